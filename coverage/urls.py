@@ -1,0 +1,14 @@
+from django.urls import path
+
+from coverage import feeds, views
+
+app_name = "coverage"
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("feeds/live/", feeds.LiveStoriesFeed(), name="live-feed"),
+    path("<slug:slug>/", views.story, name="story"),
+    path("<slug:slug>/updates/", views.poll, name="poll"),
+    path("<slug:slug>/feed/rss/", feeds.StoryRssFeed(), name="story-rss"),
+    path("<slug:slug>/feed/atom/", feeds.StoryAtomFeed(), name="story-atom"),
+]

@@ -1,0 +1,17 @@
+from django.conf import settings
+from django.conf.urls.static import static
+from django.contrib import admin
+from django.urls import include, path
+
+from coverage.views import healthz
+
+admin.site.site_header = "Live blog desk"
+admin.site.site_title = "Live blog desk"
+
+urlpatterns = [
+    path("admin/", admin.site.urls),
+    path("healthz", healthz, name="healthz"),
+    path("", include("coverage.urls")),
+]
+# Uploaded media in development; production serves MEDIA_ROOT from the web server.
+urlpatterns += static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)

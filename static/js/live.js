@@ -1,0 +1,105 @@
+// The live page's small helper. htmx polls and swaps; this file only decides
+// where arriving updates go and keeps readers who scrolled down in place.
+(() => {
+  "use strict";
+
+  const list = document.getElementById("updates");
+  if (!list) return;
+  const newButton = document.getElementById("new-updates");
+  const announcer = document.getElementById("live-announcer");
+  const baseTitle = document.title;
+  let pending = [];
+
+  const poller = () => document.getElementById("poller");
+  const isUpdate = (el) => el && el.nodeType === 1 && el.classList.contains("update");
+
+  // A reader is "reading" once the top of the list has scrolled out of view:
+  // inserting above them then would move the text under their eyes.
+  const readerIsAtTop = () => list.getBoundingClientRect().top >= -40;
+
+  // Keys are fixed-width strings (pinned, time, id): larger sorts first.
+  function place(article) {
+    const key = article.dataset.sort;
+    for (const sibling of list.children) {
+      if (sibling !== article && isUpdate(sibling) && sibling.dataset.sort < key) {
+        list.insertBefore(article, sibling);
+        return;
+      }
+    }
+    list.appendChild(article);
+  }
+
+  function announce(text) {
+    if (announcer) announcer.textContent = text;
+  }
+
+  function showPendingCount() {
+    const n = pending.length;
+    if (!newButton) return;
+    newButton.hidden = n === 0;
+    newButton.textContent = n === 1 ? "1 new update" : `${n} new updates`;
+    document.title = n ? `(${n}) ${baseTitle}` : baseTitle;
+  }
+
+  function revealPending() {
+    for (const article of pending) article.hidden = false;
+    pending = [];
+    showPendingCount();
+    list.scrollIntoView({ behavior: "smooth", block: "start" });
+  }
+
+  // A new update: htmx found no element with its id, so it is ours to insert.
+  document.body.addEventListener("htmx:oobErrorNoTarget", (event) => {
+    const article = event.detail.content;
+    if (!isUpdate(article)) return; // a removal of something this page never had
+    list.querySelector(".no-updates")?.remove();
+    place(article);
+    htmx.process(article);
+    if (readerIsAtTop()) {
+      announce("New update: " + (article.querySelector(".update-stamp")?.textContent || ""));
+    } else {
+      article.hidden = true;
+      pending.push(article);
+      showPendingCount();
+      announce(newButton.textContent);
+    }
+  });
+
+  // An edited update replaced in place: re-place it if its time or pin changed.
+  document.body.addEventListener("htmx:oobAfterSwap", (event) => {
+    const article = event.target;
+    if (isUpdate(article) && article.parentElement === list) {
+      const prev = article.previousElementSibling;
+      const next = article.nextElementSibling;
+      const outOfOrder =
+        (isUpdate(prev) && prev.dataset.sort < article.dataset.sort) ||
+        (isUpdate(next) && next.dataset.sort > article.dataset.sort);
+      if (outOfOrder) place(article);
+    }
+  });
+
+  // Removed updates leave the pending list too.
+  document.body.addEventListener("htmx:afterSwap", () => {
+    const before = pending.length;
+    pending = pending.filter((article) => article.isConnected);
+    if (pending.length !== before) showPendingCount();
+  });
+
+  newButton?.addEventListener("click", revealPending);
+  window.addEventListener(
+    "scroll",
+    () => {
+      if (pending.length && readerIsAtTop()) revealPending();
+    },
+    { passive: true },
+  );
+
+  // Background tabs do not poll; coming back polls at once.
+  document.body.addEventListener("htmx:confirm", (event) => {
+    if (event.target.id === "poller" && document.hidden) event.preventDefault();
+  });
+  document.addEventListener("visibilitychange", () => {
+    const el = poller();
+    if (!document.hidden && el && el.hasAttribute("hx-get")) htmx.trigger(el, "poll-now");
+  });
+})();
