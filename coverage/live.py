@@ -19,6 +19,10 @@ class LiveState(NamedTuple):
     revision: int
     status: str
 
+    @property
+    def is_live(self) -> bool:
+        return self.status == "live"
+
 
 def cache_key(slug: str) -> str:
     return f"live-state:{slug}"

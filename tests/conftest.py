@@ -1,0 +1,29 @@
+import pytest
+from django.core.cache import cache
+
+
+@pytest.fixture(autouse=True)
+def clear_cache():
+    """Each test starts with no cached live state."""
+    cache.clear()
+    yield
+    cache.clear()
+
+
+@pytest.fixture(autouse=True)
+def test_settings(tmp_path, settings):
+    settings.MEDIA_ROOT = tmp_path / "media"
+    # Hashing test passwords properly costs seconds for nothing.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
+def refresh_live_state_at_once(request, monkeypatch):
+    """Tests run inside a transaction that never commits, so on_commit hooks would
+    never run; refresh the cached live state right after each write instead.
+    Tests with real commits (live server, browser) keep the real hook."""
+    if "transactional_db" in request.fixturenames or "live_server" in request.fixturenames:
+        return
+    from coverage import live
+
+    monkeypatch.setattr(live, "refresh_on_commit", live.refresh)

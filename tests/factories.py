@@ -1,0 +1,41 @@
+"""Test data: small functions with sensible defaults, overridable by keyword."""
+
+import datetime as dt
+import itertools
+
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Permission
+from django.utils import timezone
+
+from coverage.models import Embed, Story, Update
+
+_counter = itertools.count(1)
+
+
+def make_story(**fields) -> Story:
+    n = next(_counter)
+    fields.setdefault("slug", f"story-{n}")
+    fields.setdefault("title", f"Story {n}")
+    fields.setdefault("status", Story.Status.LIVE)
+    return Story.objects.create(**fields)
+
+
+def make_update(story: Story, **fields) -> Update:
+    fields.setdefault("body", f"<p>Update {next(_counter)}</p>")
+    fields.setdefault("published_at", timezone.now() - dt.timedelta(minutes=1))
+    return Update.objects.create(story=story, **fields)
+
+
+def make_embed(update: Update, **fields) -> Embed:
+    fields.setdefault("kind", Embed.Kind.SOCIAL)
+    fields.setdefault("url", "https://x.com/someone/status/1")
+    fields.setdefault("author_name", "Someone")
+    fields.setdefault("author_handle", "@someone")
+    fields.setdefault("text", "A post")
+    return Embed.objects.create(update=update, **fields)
+
+
+def make_editor(username="editor", password="correct horse battery staple"):
+    user = get_user_model().objects.create_user(username=username, password=password, is_staff=True)
+    user.user_permissions.set(Permission.objects.filter(content_type__app_label="coverage"))
+    return user

@@ -1,0 +1,204 @@
+import datetime as dt
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+
+from coverage.models import Embed, Story, Update
+from tests.factories import make_editor, make_story, make_update
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def editor_client(client):
+    client.force_login(make_editor())
+    return client
+
+
+def post_update(client, story, **fields):
+    data = {
+        "story": story.pk,
+        "headline": "",
+        "body": "<p>Posted from the desk</p>",
+        "status": "published",
+        "published_at_0": "",
+        "published_at_1": "",
+        "correction_note": "",
+        "embeds-TOTAL_FORMS": "0",
+        "embeds-INITIAL_FORMS": "0",
+        "embeds-MIN_NUM_FORMS": "0",
+        "embeds-MAX_NUM_FORMS": "1000",
+        "_save": "Save",
+    }
+    data.update(fields)
+    return client.post(reverse("admin:coverage_update_add"), data)
+
+
+def test_editor_publishes_an_update_in_one_step_stamped_now(editor_client):
+    story = make_story()
+    before = timezone.now().replace(microsecond=0)
+    response = post_update(editor_client, story, headline="Bridge shut", key_event="on")
+    assert response.status_code == 302
+    assert response["Location"] == reverse("admin:coverage_story_change", args=[story.pk])
+    update = Update.objects.get()
+    assert update.status == Update.Status.PUBLISHED
+    assert update.headline == "Bridge shut"
+    assert update.key_event
+    assert before <= update.published_at <= timezone.now()
+    assert update.authors.get().username == "editor"
+    # It is on the reader's page straight away.
+    assert "Posted from the desk" in editor_client.get(story.get_absolute_url()).content.decode()
+
+
+def test_editor_can_backdate_an_update(editor_client):
+    story = make_story()
+    post_update(editor_client, story, published_at_0="2026-11-24", published_at_1="09:05")
+    assert Update.objects.get().published_at == dt.datetime(2026, 11, 24, 9, 5, tzinfo=dt.UTC)
+
+
+def test_bodies_posted_through_the_admin_are_sanitised(editor_client):
+    story = make_story()
+    post_update(editor_client, story, body='<p onmouseover="steal()">Hi</p><script>x()</script>')
+    assert Update.objects.get().body == "<p>Hi</p>"
+
+
+def test_embeds_are_added_inline(editor_client):
+    story = make_story()
+    response = post_update(
+        editor_client,
+        story,
+        **{
+            "embeds-TOTAL_FORMS": "1",
+            "embeds-0-kind": "social",
+            "embeds-0-position": "0",
+            "embeds-0-url": "https://x.com/coastguard/status/123",
+            "embeds-0-author_name": "Coastguard",
+            "embeds-0-author_handle": "@coastguard",
+            "embeds-0-text": "Stay away from the water",
+        },
+    )
+    assert response.status_code == 302
+    embed = Embed.objects.get()
+    assert embed.update == Update.objects.get()
+    assert embed.author_name == "Coastguard"
+
+
+def test_embed_urls_must_be_http(editor_client):
+    story = make_story()
+    response = post_update(
+        editor_client,
+        story,
+        **{
+            "embeds-TOTAL_FORMS": "1",
+            "embeds-0-kind": "link",
+            "embeds-0-position": "0",
+            "embeds-0-url": "javascript:alert(1)",
+        },
+    )
+    assert response.status_code == 200
+    assert "Enter a valid URL" in response.content.decode()
+    assert not Update.objects.exists()
+
+
+def test_empty_body_is_a_form_error(editor_client):
+    response = post_update(editor_client, make_story(), body="", headline="Kept headline")
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "This field is required" in html
+    assert "Kept headline" in html
+    assert not Update.objects.exists()
+
+
+def test_story_page_in_admin_lists_updates_newest_first_with_stamps(editor_client):
+    story = make_story()
+    old = make_update(story, published_at=dt.datetime(2026, 11, 24, 8, 15, tzinfo=dt.UTC))
+    new = make_update(story, published_at=dt.datetime(2026, 11, 24, 19, 41, tzinfo=dt.UTC))
+    html = editor_client.get(reverse("admin:coverage_story_change", args=[story.pk])).content
+    html = html.decode()
+    assert html.index("1941 GMT") < html.index("0815 GMT")
+    assert reverse("admin:coverage_update_change", args=[new.pk]) in html
+    assert reverse("admin:coverage_update_change", args=[old.pk]) in html
+    assert f"{reverse('admin:coverage_update_add')}?story={story.pk}" in html
+
+
+def test_stories_list_shows_status_and_update_counts(editor_client):
+    story = make_story(title="Counted")
+    make_update(story)
+    make_update(story)
+    make_update(story).retract()
+    html = editor_client.get(reverse("admin:coverage_story_changelist")).content.decode()
+    assert "Counted" in html
+    assert '<td class="field-update_count">2</td>' in html
+    assert "Live" in html
+
+
+def test_retract_and_restore_actions_keep_the_row(editor_client):
+    story = make_story()
+    update = make_update(story, body="<p>Wrong</p>")
+    url = reverse("admin:coverage_update_changelist")
+    editor_client.post(url, {"action": "retract", "_selected_action": [update.pk]})
+    update.refresh_from_db()
+    assert update.is_retracted
+    assert "Wrong" not in editor_client.get(story.get_absolute_url()).content.decode()
+
+    editor_client.post(url, {"action": "restore", "_selected_action": [update.pk]})
+    update.refresh_from_db()
+    assert not update.is_retracted
+
+
+def test_updates_cannot_be_hard_deleted(editor_client):
+    update = make_update(make_story())
+    response = editor_client.post(reverse("admin:coverage_update_delete", args=[update.pk]))
+    assert response.status_code == 403
+    assert Update.objects.filter(pk=update.pk).exists()
+
+
+def test_editing_keeps_the_time_and_bumps_the_revision(editor_client):
+    story = make_story()
+    stamp = dt.datetime(2026, 11, 24, 10, 0, tzinfo=dt.UTC)
+    update = make_update(story, published_at=stamp)
+    revision = update.revision
+    response = editor_client.post(
+        reverse("admin:coverage_update_change", args=[update.pk]),
+        {
+            "story": story.pk,
+            "headline": "",
+            "body": "<p>Corrected</p>",
+            "status": "published",
+            "published_at_0": "2026-11-24",
+            "published_at_1": "10:00:00",
+            "correction_note": "An earlier version gave the wrong river.",
+            "embeds-TOTAL_FORMS": "0",
+            "embeds-INITIAL_FORMS": "0",
+            "embeds-MIN_NUM_FORMS": "0",
+            "embeds-MAX_NUM_FORMS": "1000",
+            "_save": "Save",
+        },
+    )
+    assert response.status_code == 302
+    update.refresh_from_db()
+    assert update.published_at == stamp
+    assert update.revision > revision
+    html = editor_client.get(story.get_absolute_url()).content.decode()
+    assert "An earlier version gave the wrong river." in html
+
+
+def test_story_actions_go_live_and_end(editor_client):
+    story = make_story(status=Story.Status.DRAFT)
+    url = reverse("admin:coverage_story_changelist")
+    editor_client.post(url, {"action": "go_live", "_selected_action": [story.pk]})
+    story.refresh_from_db()
+    assert story.status == Story.Status.LIVE
+    editor_client.post(url, {"action": "end_coverage", "_selected_action": [story.pk]})
+    story.refresh_from_db()
+    assert story.status == Story.Status.ENDED
+    assert story.ended_at is not None
+
+
+def test_anonymous_readers_cannot_reach_the_desk(client):
+    story = make_story()
+    response = post_update(client, story)
+    assert response.status_code == 302
+    assert "/admin/login/" in response["Location"]
+    assert not Update.objects.exists()

@@ -1,0 +1,105 @@
+import datetime as dt
+import xml.etree.ElementTree as ET
+from email.utils import parsedate_to_datetime
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+
+from coverage.models import Story, Update
+from tests.factories import make_embed, make_story, make_update
+
+pytestmark = pytest.mark.django_db
+
+ATOM = "{http://www.w3.org/2005/Atom}"
+NOW = timezone.now().replace(microsecond=0)
+
+
+@pytest.fixture
+def story():
+    story = make_story(slug="floods", title="Floods live", standfirst="Rivers rise.")
+    make_update(story, published_at=NOW - dt.timedelta(hours=3), body="<p>Oldest</p>")
+    make_update(story, published_at=NOW - dt.timedelta(hours=1), headline="Bridge shut")
+    make_update(story, published_at=NOW - dt.timedelta(hours=2), body="<p>Middle</p>")
+    make_update(story, status=Update.Status.DRAFT, body="<p>draft</p>")
+    make_update(story, body="<p>gone</p>").retract()
+    make_update(story, published_at=NOW + dt.timedelta(hours=1), body="<p>scheduled</p>")
+    return story
+
+
+def fetch(client, name, slug):
+    response = client.get(reverse(f"coverage:{name}", kwargs={"slug": slug}))
+    assert response.status_code == 200
+    return response, ET.fromstring(response.content)
+
+
+def published(story):
+    return list(story.updates.published().order_by("-published_at", "-id"))
+
+
+def test_rss_has_one_item_per_published_update_newest_first(client, story):
+    response, root = fetch(client, "story-rss", "floods")
+    assert response["Content-Type"].startswith("application/rss+xml")
+    channel = root.find("channel")
+    assert channel.findtext("title") == "Floods live"
+    items = channel.findall("item")
+    expected = published(story)
+    assert len(items) == len(expected) == 3
+    for item, update in zip(items, expected, strict=True):
+        assert item.findtext("guid") == f"urn:liveblog:update:{update.pk}"
+        assert item.find("guid").get("isPermaLink") == "false"
+        assert item.findtext("link").endswith(f"/floods/#update-{update.pk}")
+        assert parsedate_to_datetime(item.findtext("pubDate")) == update.published_at
+        assert item.findtext("pubDate").endswith("+0000")  # GMT
+        assert item.findtext("title").startswith(f"UPDATE {update.stamp}")
+    assert items[0].findtext("title").endswith(": Bridge shut")
+    text = response.content.decode()
+    assert "draft" not in text
+    assert "gone" not in text
+    assert "scheduled" not in text
+
+
+def test_atom_feed_matches(client, story):
+    response, root = fetch(client, "story-atom", "floods")
+    assert response["Content-Type"].startswith("application/atom+xml")
+    entries = root.findall(f"{ATOM}entry")
+    expected = published(story)
+    assert [e.findtext(f"{ATOM}id") for e in entries] == [
+        f"urn:liveblog:update:{u.pk}" for u in expected
+    ]
+    first = entries[0]
+    link = first.find(f"{ATOM}link").get("href")
+    assert link.endswith(f"#update-{expected[0].pk}")
+    published_at = dt.datetime.fromisoformat(first.findtext(f"{ATOM}published"))
+    assert published_at == expected[0].published_at
+
+
+def test_feed_item_bodies_carry_embeds_escaped(client):
+    story = make_story(slug="embeds")
+    make_embed(make_update(story), text="<script>alert(1)</script> water rising")
+    response, root = fetch(client, "story-rss", "embeds")
+    description = root.find("channel/item").findtext("description")
+    assert "water rising" in description
+    assert "<script>" not in description
+
+
+def test_feed_queries_do_not_grow_with_updates(client, django_assert_max_num_queries):
+    story = make_story(slug="big")
+    for _ in range(30):
+        make_embed(make_update(story))
+    with django_assert_max_num_queries(3):
+        client.get(reverse("coverage:story-rss", kwargs={"slug": "big"}))
+
+
+def test_draft_story_has_no_feed(client):
+    make_story(slug="secret", status=Story.Status.DRAFT)
+    assert client.get(reverse("coverage:story-rss", kwargs={"slug": "secret"})).status_code == 404
+
+
+def test_live_stories_feed_lists_only_live_stories(client):
+    make_story(title="On now")
+    make_story(title="Finished", status=Story.Status.ENDED)
+    make_story(title="Draft", status=Story.Status.DRAFT)
+    response = client.get(reverse("coverage:live-feed"))
+    root = ET.fromstring(response.content)
+    assert [i.findtext("title") for i in root.iter("item")] == ["On now"]

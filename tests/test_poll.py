@@ -1,0 +1,213 @@
+import datetime as dt
+import re
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+
+from coverage.models import Story, Update
+from tests.factories import make_embed, make_story, make_update
+
+pytestmark = pytest.mark.django_db
+
+
+def poll(client, story, since, **headers):
+    url = reverse("coverage:poll", kwargs={"slug": story.slug})
+    return client.get(url, {"since": since}, headers=headers)
+
+
+def revision_of(story):
+    return Story.objects.values_list("revision", flat=True).get(pk=story.pk)
+
+
+def oob_ids(html, mode):
+    return [int(n) for n in re.findall(rf'id="update-(\d+)"[^>]*hx-swap-oob="{mode}"', html)]
+
+
+def test_nothing_new_is_a_204_without_database_queries(client, django_assert_num_queries):
+    story = make_story()
+    make_update(story)
+    revision = revision_of(story)
+    poll(client, story, revision)  # a first poll may fill the cache
+    with django_assert_num_queries(0):
+        response = poll(client, story, revision)
+    assert response.status_code == 204
+    assert response.content == b""
+
+
+def test_poll_responses_are_shareable_by_http_caches(client):
+    story = make_story()
+    make_update(story)
+    for since in (revision_of(story), 0):
+        response = poll(client, story, since)
+        assert response.status_code in (200, 204)
+        assert "public" in response["Cache-Control"]
+        assert "max-age=" in response["Cache-Control"]
+        assert "stale-while-revalidate=" in response["Cache-Control"]
+        assert "Cookie" not in response.get("Vary", "")
+        assert not response.cookies
+        assert response["ETag"].startswith('W/"')
+
+
+def test_if_none_match_gets_a_304(client):
+    story = make_story()
+    make_update(story)
+    first = poll(client, story, 0)
+    again = poll(client, story, 0, if_none_match=first["ETag"])
+    assert again.status_code == 304
+
+
+def test_a_new_update_arrives_with_the_new_cursor(client):
+    story = make_story()
+    since = revision_of(story)
+    update = make_update(story, body="<p>Breaking: the bridge has reopened.</p>")
+    response = poll(client, story, since)
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert oob_ids(html, "true") == [update.pk]
+    assert "Breaking: the bridge has reopened." in html
+    assert f"UPDATE {update.stamp}" in html
+    assert f"?since={revision_of(story)}" in html
+    assert 'hx-trigger="every' in html
+
+
+def test_an_edit_is_sent_as_a_replacement(client):
+    story = make_story()
+    update = make_update(story, body="<p>Old text</p>")
+    since = revision_of(story)
+    update.body = "<p>New text</p>"
+    update.save()
+    html = poll(client, story, since).content.decode()
+    assert oob_ids(html, "true") == [update.pk]
+    assert "New text" in html
+    assert "Old text" not in html
+
+
+@pytest.mark.parametrize("withdraw", ["retract", "draft"])
+def test_retracted_or_drafted_updates_are_removed(client, withdraw):
+    story = make_story()
+    update = make_update(story, body="<p>Wrong figure</p>")
+    since = revision_of(story)
+    if withdraw == "retract":
+        update.retract()
+    else:
+        update.status = Update.Status.DRAFT
+        update.save()
+    html = poll(client, story, since).content.decode()
+    assert oob_ids(html, "delete") == [update.pk]
+    assert "Wrong figure" not in html
+
+
+def test_drafts_never_reach_readers(client):
+    story = make_story()
+    since = revision_of(story)
+    make_update(story, status=Update.Status.DRAFT, body="<p>Secret draft</p>")
+    html = poll(client, story, since).content.decode()
+    assert "Secret draft" not in html
+
+
+def test_an_embed_change_resends_its_update(client):
+    story = make_story()
+    update = make_update(story)
+    since = revision_of(story)
+    make_embed(update, text="A new post card")
+    html = poll(client, story, since).content.decode()
+    assert oob_ids(html, "true") == [update.pk]
+    assert "A new post card" in html
+
+
+def test_a_reader_that_is_behind_gets_every_change_once_in_revision_order(client):
+    story = make_story()
+    first = make_update(story)
+    second = make_update(story)
+    first.body = "<p>first edited</p>"
+    first.save()
+    html = poll(client, story, 0).content.decode()
+    assert oob_ids(html, "true") == [second.pk, first.pk]
+
+
+def test_the_same_since_gives_the_same_answer_until_the_story_changes(client):
+    story = make_story()
+    make_update(story)
+    make_update(story)
+    first = poll(client, story, 1).content
+    assert poll(client, story, 1).content == first
+    make_update(story)
+    assert poll(client, story, 1).content != first
+
+
+def test_ending_the_story_sends_a_poller_without_a_trigger(client):
+    story = make_story()
+    since = revision_of(story)
+    story.end_coverage()
+    response = poll(client, story, since)
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert 'id="poller"' in html
+    assert "hx-trigger" not in html
+    assert "hx-get" not in html
+
+
+def test_a_reader_ahead_of_the_story_is_told_to_reload(client):
+    story = make_story()
+    response = poll(client, story, revision_of(story) + 5)
+    assert response.status_code == 409
+    assert response["HX-Refresh"] == "true"
+    assert b"reload" in response.content
+
+
+def test_a_stale_cache_does_not_make_a_fresh_reader_look_ahead(client):
+    story = make_story()
+    poll(client, story, revision_of(story))  # caches the state
+    # A change made by another server process: this process's cache is not told.
+    Story.objects.filter(pk=story.pk).update(revision=revision_of(story) + 1)
+    response = poll(client, story, revision_of(story))
+    assert response.status_code == 204
+
+
+@pytest.mark.parametrize(
+    "since",
+    [None, "", "abc", "-1", "1.5", "１２", "99999999999999999999", str(2**63), "0x10", " 1"],
+)
+def test_bad_since_is_a_400_with_a_message(client, since):
+    story = make_story()
+    url = reverse("coverage:poll", kwargs={"slug": story.slug})
+    response = client.get(url, {} if since is None else {"since": since})
+    assert response.status_code == 400
+    assert response["Content-Type"].startswith("text/plain")
+    assert b"since" in response.content
+
+
+def test_unknown_and_draft_stories_are_404(client):
+    draft = make_story(status=Story.Status.DRAFT)
+    assert client.get("/no-such-story/updates/?since=0").status_code == 404
+    assert poll(client, draft, 0).status_code == 404
+
+
+def test_scheduled_updates_are_not_sent_before_their_time(client):
+    story = make_story()
+    since = revision_of(story)
+    make_update(story, published_at=timezone.now() + dt.timedelta(hours=1), body="<p>Later</p>")
+    html = poll(client, story, since).content.decode()
+    assert "Later" not in html
+
+
+def test_poll_is_get_only(client):
+    story = make_story()
+    url = reverse("coverage:poll", kwargs={"slug": story.slug})
+    assert client.post(url + "?since=0").status_code == 405
+
+
+@pytest.mark.parametrize("size", [10, 200])
+def test_something_new_costs_three_queries_whatever_the_story_size(
+    client, django_assert_max_num_queries, size
+):
+    story = make_story()
+    for _ in range(size):
+        make_update(story)
+    since = revision_of(story)
+    update = make_update(story)
+    make_embed(update)
+    with django_assert_max_num_queries(3):
+        response = poll(client, story, since)
+    assert oob_ids(response.content.decode(), "true") == [update.pk]

@@ -1,0 +1,172 @@
+import datetime as dt
+import re
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+
+from coverage.models import Embed, Story, Update
+from tests.factories import make_embed, make_story, make_update
+
+pytestmark = pytest.mark.django_db
+
+NOW = timezone.now().replace(microsecond=0)
+
+
+def page(client, story):
+    response = client.get(story.get_absolute_url())
+    assert response.status_code == 200
+    return response.content.decode()
+
+
+def article_ids(html):
+    return [int(n) for n in re.findall(r'<article id="update-(\d+)"', html)]
+
+
+def test_story_page_shows_the_story_and_its_updates_newest_first_pinned_on_top(client):
+    previous = make_story(title="Monday's story", status=Story.Status.ENDED)
+    story = make_story(
+        title="Floods live",
+        standfirst="Rivers rise.\nAll times GMT.",
+        previous=previous,
+        original_entry="<p>Where it all began.</p>",
+    )
+    oldest = make_update(story, published_at=NOW - dt.timedelta(hours=3))
+    pinned = make_update(story, published_at=NOW - dt.timedelta(hours=2), pinned=True)
+    newest = make_update(story, published_at=NOW - dt.timedelta(hours=1), headline="Bridge shut")
+    make_update(story, status=Update.Status.DRAFT, body="<p>draft text</p>")
+    make_update(story, body="<p>retracted text</p>").retract()
+
+    html = page(client, story)
+    assert "<h1>Floods live</h1>" in html
+    assert '<p class="standfirst">Rivers rise.</p>' in html
+    assert article_ids(html) == [pinned.pk, newest.pk, oldest.pk]
+    assert "Bridge shut" in html
+    assert "draft text" not in html
+    assert "retracted text" not in html
+    assert f'href="{previous.get_absolute_url()}"' in html
+    assert "Where it all began." in html
+    # The original entry comes after every update.
+    assert html.index("Where it all began.") > html.index(f'id="update-{oldest.pk}"')
+
+
+def test_each_update_has_a_gmt_stamp_time_element_and_stable_anchor(client):
+    story = make_story()
+    update = make_update(story, published_at=dt.datetime(2025, 11, 25, 19, 41, tzinfo=dt.UTC))
+    html = page(client, story)
+    assert f'<article id="update-{update.pk}"' in html
+    assert f'href="#update-{update.pk}"' in html
+    assert '<time datetime="2025-11-25T19:41:00+00:00">UPDATE 1941 GMT</time>' in html
+
+
+def test_the_page_is_complete_without_javascript(client):
+    """Every update is server-rendered: nothing waits for a script to appear."""
+    story = make_story()
+    updates = [make_update(story, body=f"<p>Text {n}</p>") for n in range(5)]
+    html = page(client, story)
+    for n in range(5):
+        assert f"Text {n}" in html
+    assert set(article_ids(html)) == {u.pk for u in updates}
+
+
+def test_live_page_polls_from_its_revision_and_ended_page_does_not(client):
+    story = make_story()
+    make_update(story)
+    story.refresh_from_db()
+    html = page(client, story)
+    poll_url = reverse("coverage:poll", kwargs={"slug": story.slug})
+    assert f'hx-get="{poll_url}?since={story.revision}"' in html
+    assert 'hx-swap="outerHTML"' in html
+    assert 'hx-sync="this:drop"' in html
+
+    story.end_coverage()
+    html = page(client, story)
+    assert "hx-get" not in html
+    assert "Coverage ended" in html
+
+
+def test_embeds_render_as_static_cards(client):
+    story = make_story()
+    update = make_update(story)
+    make_embed(update, text="Water is rising fast", author_name="Coastguard")
+    make_embed(update, kind=Embed.Kind.VIDEO, url="https://www.youtube.com/watch?v=abc", text="")
+    make_embed(update, kind=Embed.Kind.QUOTE, text="Stay indoors", url="")
+    html = page(client, story)
+    assert "Water is rising fast" in html
+    assert "Coastguard" in html
+    assert "View on x.com" in html
+    assert "www.youtube.com" in html
+    assert "Stay indoors" in html
+    assert "<iframe" not in html
+    assert "<script" not in html.split("</head>")[1]
+
+
+def test_embed_text_is_escaped(client):
+    story = make_story()
+    make_embed(make_update(story), text="<script>alert(1)</script>", author_name="<b>x</b>")
+    html = page(client, story)
+    assert "<script>alert(1)</script>" not in html
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+    assert "&lt;b&gt;x&lt;/b&gt;" in html
+
+
+def test_legacy_unsanitised_bodies_are_cleaned_on_output(client):
+    story = make_story()
+    update = make_update(story)
+    Update.objects.filter(pk=update.pk).update(body='<p onclick="x()">hi</p><script>bad()</script>')
+    html = page(client, story)
+    assert "bad()" not in html
+    assert "onclick" not in html
+
+
+def test_page_advertises_feeds_and_sends_a_strict_csp(client):
+    story = make_story()
+    response = client.get(story.get_absolute_url())
+    html = response.content.decode()
+    assert reverse("coverage:story-rss", kwargs={"slug": story.slug}) in html
+    assert reverse("coverage:story-atom", kwargs={"slug": story.slug}) in html
+    assert 'type="application/atom+xml"' in html
+    csp = response["Content-Security-Policy"]
+    assert "script-src 'self' 'nonce-" in csp
+    assert "unsafe-inline" not in csp
+    assert "unsafe-eval" not in csp
+
+
+def test_draft_and_unknown_stories_are_404(client):
+    draft = make_story(status=Story.Status.DRAFT)
+    assert client.get(draft.get_absolute_url()).status_code == 404
+    assert client.get("/nothing-here/").status_code == 404
+
+
+def test_next_day_link_on_the_previous_story(client):
+    monday = make_story(status=Story.Status.ENDED, title="Monday")
+    make_story(previous=monday, title="Tuesday: the water recedes")
+    html = page(client, monday)
+    assert "Coverage continues: Tuesday: the water recedes" in html
+
+
+def test_home_lists_live_stories_first(client):
+    ended = make_story(title="Old news", status=Story.Status.ENDED, started_at=NOW)
+    live = make_story(title="Happening now", started_at=NOW - dt.timedelta(days=1))
+    make_story(title="Not yet", status=Story.Status.DRAFT)
+    html = client.get("/").content.decode()
+    assert html.index(live.title) < html.index(ended.title)
+    assert "Not yet" not in html
+
+
+@pytest.mark.parametrize("size", [5, 60])
+def test_story_page_query_count_does_not_grow_with_the_story(
+    client, django_assert_max_num_queries, size
+):
+    story = make_story()
+    for _ in range(size):
+        make_embed(make_update(story))
+    with django_assert_max_num_queries(4):
+        page(client, story)
+
+
+def test_healthz_needs_no_database(client, django_assert_num_queries):
+    with django_assert_num_queries(0):
+        response = client.get("/healthz")
+    assert response.status_code == 200
+    assert response.content == b"ok\n"
