@@ -5,12 +5,14 @@ right after their transaction commits; readers fall back to one query when it
 is missing or expired (see LIVE_STATE_TTL in settings for the trade-off).
 """
 
+import time
 from typing import NamedTuple
 
 from django.apps import apps
 from django.conf import settings
 from django.core.cache import cache
 from django.db import transaction
+from django.db.models import Min, OuterRef, Subquery
 
 
 class LiveState(NamedTuple):
@@ -18,6 +20,9 @@ class LiveState(NamedTuple):
     slug: str
     revision: int
     status: str
+    # When the next scheduled update falls due (Unix time), so that its
+    # arrival costs no query until then.
+    next_due: float | None = None
 
     @property
     def is_live(self) -> bool:
@@ -29,9 +34,26 @@ def cache_key(slug: str) -> str:
 
 
 def load(**lookup) -> LiveState | None:
+    """The state from the database, in one query."""
     Story = apps.get_model("coverage", "Story")
-    row = Story.objects.filter(**lookup).values_list("id", "slug", "revision", "status").first()
-    return LiveState(*row) if row else None
+    Update = apps.get_model("coverage", "Update")
+    next_due = (
+        Update.objects.awaiting_release()
+        .filter(story=OuterRef("pk"))
+        .values("story")
+        .annotate(first=Min("published_at"))
+        .values("first")
+    )
+    row = (
+        Story.objects.filter(**lookup)
+        .annotate(next_due=Subquery(next_due))
+        .values_list("id", "slug", "revision", "status", "next_due")
+        .first()
+    )
+    if row is None:
+        return None
+    *fields, due = row
+    return LiveState(*fields, next_due=due.timestamp() if due else None)
 
 
 def get(slug: str) -> LiveState | None:
@@ -40,9 +62,16 @@ def get(slug: str) -> LiveState | None:
     state = cache.get(key)
     if state is None:
         state = load(slug=slug)
-        if state is not None:
-            # add, not set: never overwrite a fresher state a writer just stored.
-            cache.add(key, state, settings.LIVE_STATE_TTL)
+        if state is None:
+            return None
+        # add, not set: never overwrite a fresher state a writer just stored.
+        cache.add(key, state, settings.LIVE_STATE_TTL)
+    if state.next_due is not None and time.time() >= state.next_due:
+        Story = apps.get_model("coverage", "Story")
+        Story.release_due_updates(state.story_id)
+        # Released here or by another process: either way the cache is behind.
+        state = load(pk=state.story_id)
+        cache.set(key, state, settings.LIVE_STATE_TTL)
     return state
 
 

@@ -137,6 +137,25 @@ class Story(models.Model):
         live.refresh_on_commit(story_id)
         return Story.objects.filter(pk=story_id).values_list("revision", flat=True).get()
 
+    @staticmethod
+    def release_due_updates(story_id: int, now=None) -> int:
+        """Tell readers about scheduled updates whose time has come.
+
+        Their rows did not change when the clock passed their time, so give them
+        a new revision; polls then deliver them like any other change. Returns
+        how many were released (0 if another process got there first).
+        """
+        now = now or timezone.now()
+        with transaction.atomic():
+            # Lock the story first so that two processes cannot both release.
+            Story.objects.select_for_update().filter(pk=story_id).values_list("pk").first()
+            due = Update.objects.awaiting_release().filter(story_id=story_id, published_at__lte=now)
+            ids = list(due.values_list("pk", flat=True))
+            if ids:
+                revision = Story.bump_revision(story_id)
+                Update.objects.filter(pk__in=ids).update(revision=revision, updated_at=now)
+        return len(ids)
+
     def go_live(self):
         self.status = self.Status.LIVE
         self.save()
@@ -153,6 +172,15 @@ class UpdateQuerySet(models.QuerySet):
             status=Update.Status.PUBLISHED,
             retracted_at__isnull=True,
             published_at__lte=now or timezone.now(),
+        )
+
+    def awaiting_release(self):
+        """Published updates saved before their time, whose arrival readers have not
+        been told of yet. Releasing one stamps updated_at, which ends the wait."""
+        return self.filter(
+            status=Update.Status.PUBLISHED,
+            retracted_at__isnull=True,
+            published_at__gt=F("updated_at"),
         )
 
     def for_reading(self):

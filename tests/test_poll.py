@@ -2,6 +2,7 @@ import datetime as dt
 import re
 
 import pytest
+from django.core.cache import cache
 from django.urls import reverse
 from django.utils import timezone
 
@@ -211,3 +212,44 @@ def test_something_new_costs_three_queries_whatever_the_story_size(
     with django_assert_max_num_queries(3):
         response = poll(client, story, since)
     assert oob_ids(response.content.decode(), "true") == [update.pk]
+
+
+def test_a_scheduled_update_reaches_readers_when_its_time_comes(client, django_assert_num_queries):
+    story = make_story()
+    scheduled = make_update(
+        story, published_at=timezone.now() + dt.timedelta(hours=1), body="<p>Embargoed</p>"
+    )
+    since = revision_of(story)
+    assert poll(client, story, since).status_code == 204
+    with django_assert_num_queries(0):  # the cached state knows when it is due
+        assert poll(client, story, since).status_code == 204
+
+    # The clock passes its time: it was saved an hour ago for a minute ago.
+    now = timezone.now()
+    Update.objects.filter(pk=scheduled.pk).update(
+        published_at=now - dt.timedelta(minutes=1), updated_at=now - dt.timedelta(hours=1)
+    )
+    cache.clear()  # stands in for the cached state's due time passing
+    response = poll(client, story, since)
+    assert response.status_code == 200
+    assert oob_ids(response.content.decode(), "true") == [scheduled.pk]
+    assert revision_of(story) == since + 1
+
+    # Released once: the next poll from the new cursor has nothing new.
+    assert poll(client, story, since + 1).status_code == 204
+    assert Story.release_due_updates(story.pk) == 0
+
+
+def test_the_cached_due_time_triggers_the_release(client, monkeypatch):
+    story = make_story()
+    due_at = timezone.now() + dt.timedelta(hours=1)
+    scheduled = make_update(story, published_at=due_at, body="<p>At noon</p>")
+    since = revision_of(story)
+    assert poll(client, story, since).status_code == 204
+
+    later = due_at + dt.timedelta(seconds=1)
+    monkeypatch.setattr(timezone, "now", lambda: later)
+    monkeypatch.setattr("coverage.live.time.time", later.timestamp)
+    html = poll(client, story, since).content.decode()
+    assert oob_ids(html, "true") == [scheduled.pk]
+    assert "At noon" in html
