@@ -1,0 +1,210 @@
+"""Import a story pasted as plain text (the format is described in coverage.textformat).
+
+    python manage.py import_text FILE --slug SLUG --title TITLE --date YYYY-MM-DD [--replace]
+
+FILE may be ``-`` for standard input and must be UTF-8. Every ``UPDATE HHMM
+GMT:`` marker is stamped at that time on ``--date`` (GMT). Updates are
+created published, in reverse file order, so that updates with the same time
+keep the file's order on the page (reader order breaks ties by newest id).
+
+A new story is created with status "live": the import is coverage an editor
+is carrying on with, and its page polls for new updates. Editors end it from
+the admin when coverage stops. ``started_at`` is ``--date`` at the earliest
+update's time.
+
+``--replace`` replaces the content of an existing story with that slug: its
+title, standfirst, original entry and ``started_at`` are overwritten, and its
+updates are retracted (not deleted) before the new ones are added. The story
+row itself is kept, so its id, status, lead image and the ``previous`` links
+of the stories that follow it survive, and readers with the page open are
+told by their next poll to drop the old updates (a deleted update would stay
+on their screens, and a new story row would restart the revision counter
+their pages poll with).
+
+Everything happens in one transaction. Anything refused (a missing or
+non-UTF-8 file, no update marker, a bad time, a bad date, a slug already in
+use without ``--replace``) raises CommandError before anything is written.
+"""
+
+import datetime as dt
+import re
+import sys
+
+from django.core.exceptions import ValidationError
+from django.core.management.base import BaseCommand, CommandError
+from django.core.validators import validate_slug
+from django.db import IntegrityError, transaction
+
+from coverage.models import Embed, Story, Update
+from coverage.textformat import ParsedStory, TextFormatError, parse
+
+
+def parse_date(value) -> dt.date:
+    """``--date`` as a date; a date object passed to call_command is taken as is."""
+    if isinstance(value, dt.datetime):
+        raise CommandError("--date must be a date (YYYY-MM-DD), not a date and time.")
+    if isinstance(value, dt.date):
+        return value
+    text = str(value).strip()
+    if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
+        raise CommandError(f"--date must look like YYYY-MM-DD, not {text!r}.")
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise CommandError(f"--date {text} is not a real date.") from None
+
+
+def field_limit(model, name: str) -> int:
+    return model._meta.get_field(name).max_length
+
+
+class Command(BaseCommand):
+    help = (
+        "Import a story from plain text: 'UPDATE HHMM GMT:' lines start updates, "
+        "stamped on --date (GMT). FILE '-' reads standard input."
+    )
+    # Tests may hand in a binary stream to read instead of sys.stdin.
+    stealth_options = ("stdin",)
+
+    def add_arguments(self, parser):
+        parser.add_argument("file", metavar="FILE", help="UTF-8 text file, or '-' for stdin.")
+        parser.add_argument("--slug", required=True, help="The new story's slug.")
+        parser.add_argument("--title", required=True, help="The story's title.")
+        parser.add_argument(
+            "--date", required=True, help="YYYY-MM-DD: the GMT date the update times are on."
+        )
+        parser.add_argument(
+            "--replace",
+            action="store_true",
+            help="If a story with this slug exists, replace its content and updates.",
+        )
+
+    def handle(self, *args, file, slug, title, date, replace=False, **options):
+        day = parse_date(date)
+        slug, title = self.check_slug_and_title(slug, title)
+        name = "standard input" if file == "-" else file
+        text = self.read(file, name, options.get("stdin"))
+        try:
+            parsed = parse(text, day)
+        except TextFormatError as error:
+            raise CommandError(f"{name}: {error}") from error
+        self.check_lengths(parsed, name)
+
+        with transaction.atomic():
+            story, retracted = self.save_story(parsed, slug, title, replace)
+            # Reverse file order: for equal times the file's first update gets
+            # the highest id and so reads first.
+            for parsed_update in reversed(parsed.updates):
+                update = Update(
+                    story=story,
+                    headline=parsed_update.headline,
+                    body=parsed_update.body_html,
+                    published_at=parsed_update.published_at,
+                    status=Update.Status.PUBLISHED,
+                    key_event=parsed_update.key_event,
+                    pinned=parsed_update.pinned,
+                )
+                update.save()
+                for position, post in enumerate(parsed_update.social_posts):
+                    Embed(
+                        update=update,
+                        position=position,
+                        kind=Embed.Kind.SOCIAL,
+                        text=post.text,
+                        author_name=post.author_name,
+                        author_handle=post.author_handle,
+                        posted_at=post.posted_at,
+                        url=post.url,
+                        provider="",
+                    ).save()
+
+        count = len(parsed.updates)
+        summary = f"Imported {count} update{'' if count == 1 else 's'} into {slug}"
+        if retracted:
+            summary += f", retracting {retracted} earlier update{'' if retracted == 1 else 's'}"
+        self.stdout.write(summary)
+
+    def check_slug_and_title(self, slug: str, title: str) -> tuple[str, str]:
+        slug, title = str(slug).strip(), " ".join(str(title).split())
+        try:
+            validate_slug(slug)
+        except ValidationError:
+            raise CommandError(
+                f"--slug {slug!r} is not a slug: use letters, numbers, hyphens or underscores."
+            ) from None
+        if len(slug) > field_limit(Story, "slug"):
+            raise CommandError(f"--slug is longer than {field_limit(Story, 'slug')} characters.")
+        if not title:
+            raise CommandError("--title must not be empty.")
+        if len(title) > field_limit(Story, "title"):
+            raise CommandError(f"--title is longer than {field_limit(Story, 'title')} characters.")
+        return slug, title
+
+    def read(self, file: str, name: str, stdin=None) -> str:
+        try:
+            if file == "-":
+                stream = stdin or getattr(sys.stdin, "buffer", sys.stdin)
+                data = stream.read()
+            else:
+                with open(file, "rb") as handle:
+                    data = handle.read()
+        except FileNotFoundError:
+            raise CommandError(f"No such file: {file}") from None
+        except OSError as error:
+            raise CommandError(f"Cannot read {name}: {error.strerror or error}") from None
+        if isinstance(data, str):
+            return data
+        try:
+            return data.decode("utf-8")
+        except UnicodeDecodeError as error:
+            line = data.count(b"\n", 0, error.start) + 1
+            raise CommandError(
+                f"{name} is not valid UTF-8 (line {line}, byte {error.start}); "
+                "save it as UTF-8 and try again."
+            ) from None
+
+    def check_lengths(self, parsed: ParsedStory, name: str) -> None:
+        """Refuse what the database would truncate or reject, with the line to fix."""
+        limits = [
+            (Update, "headline", "headline"),
+            (Embed, "author_name", "social post's author name"),
+            (Embed, "author_handle", "social post's handle"),
+        ]
+        for update in parsed.updates:
+            for model, field_name, label in limits:
+                limit = field_limit(model, field_name)
+                things = [update] if model is Update else update.social_posts
+                for thing in things:
+                    if len(getattr(thing, field_name)) > limit:
+                        raise CommandError(
+                            f"{name}: line {thing.line}: the {label} is longer than "
+                            f"{limit} characters."
+                        )
+
+    def save_story(self, parsed: ParsedStory, slug: str, title: str, replace: bool):
+        """The story to add updates to, and how many old updates were retracted."""
+        started_at = min(update.published_at for update in parsed.updates)
+        story = Story.objects.select_for_update().filter(slug=slug).first()
+        if story is not None and not replace:
+            raise CommandError(
+                f"A story with slug {slug!r} already exists; "
+                "pass --replace to replace its updates, or choose another slug."
+            )
+        retracted = 0
+        if story is None:
+            story = Story(slug=slug, status=Story.Status.LIVE)
+        else:
+            for old in story.updates.filter(retracted_at__isnull=True).order_by("id"):
+                old.retract()
+                retracted += 1
+        story.title = title
+        story.standfirst = parsed.standfirst
+        story.original_entry = parsed.original_entry_html
+        story.started_at = started_at
+        try:
+            with transaction.atomic():
+                story.save()
+        except IntegrityError:
+            # Another import took the slug between our check and our insert.
+            raise CommandError(f"A story with slug {slug!r} already exists.") from None
+        return story, retracted

@@ -1,0 +1,517 @@
+"""A story as plain text: newsrooms paste coverage from other systems, and get it back.
+
+The format, one element per line::
+
+    Police have closed the high street after a fire at a warehouse.
+    Residents are asked to keep windows shut.
+
+    UPDATE 1412 GMT:
+    HEADLINE: Fire under control
+    KEY EVENT
+
+    The fire service says the blaze is now under control.
+    - Two engines remain at the scene
+    - The high street stays closed overnight
+    “Crews are damping down.” — Fire Service (@fireservice) November 25, 2026
+
+    UPDATE 0905 GMT: Smoke is visible across the town centre.
+
+    ORIGINAL ENTRY:
+    A fire has broken out at a warehouse on the high street.
+
+* ``UPDATE HHMM GMT:`` starts an update stamped HH:MM:00 UTC (GMT) on the import
+  date; hours run 00-23 and minutes 00-59. Anything after the colon is the
+  first line of its body. Everything up to the next marker is the body.
+* ``ORIGINAL ENTRY:`` starts the story's original entry (``Story.original_entry``),
+  which runs to the end of the text or the next ``UPDATE`` marker; text after
+  the colon is its first line. There may be at most one.
+* Lines before the first marker are the standfirst: plain text, one paragraph
+  per line, stored joined with ``"\\n"``.
+* In bodies and the original entry each line is a paragraph; blank lines are
+  ignored. Lines starting ``- `` or ``* `` are list items, and items with only
+  blank lines (or social posts, below) between them form one ``<ul>``. A lone
+  ``-`` or ``*`` is an empty item and is dropped.
+* In an update's body, a paragraph ending ``— Name (@handle) Month D, YYYY``
+  (an em dash, or ``--`` or ``-`` with spaces around it; the month's full
+  English name) is a social post, not body text: it becomes a social embed with
+  the text before the dash (one pair of surrounding “ ” or " quotes removed),
+  the name, the handle (kept with its ``@``) and that date at 00:00 UTC. A
+  paragraph with no text before the dash stays a paragraph. Embeds keep the
+  order in which they appear. List items are never social posts.
+* All text is plain text: it is whitespace-collapsed, stripped and escaped, so
+  HTML in the input shows as text and is never interpreted.
+* Markers, ``HEADLINE:``, ``KEY EVENT`` and ``PINNED`` are upper case. A line
+  that looks like a marker but is not exactly one (``UPDATE 2561 GMT:``,
+  ``UPDATE 9:05 GMT:``, ``Update 0905 GMT:``, ``UPDATE 0905 GMT`` with no
+  colon, ``Original entry:``) is an error rather than silently becoming text.
+
+Extensions, so that an export reads back as the same story:
+
+* ``HEADLINE: text`` sets the update's headline, and ``KEY EVENT`` and
+  ``PINNED`` set those flags, when they come *directly* after the marker line:
+  the first blank line or body line ends that block, so a body paragraph that
+  happens to read "PINNED" is exported after a blank line and stays text.
+
+:func:`serialize` writes this format from a stored story: the standfirst, then
+the updates that are published and not retracted (scheduled ones included,
+drafts and retracted ones left out), newest first by time then id, then the
+original entry. Each update is its marker and flags, a blank line, its body
+(``<p>``, headings and blockquotes as lines, list items as ``- item``, other
+tags dropped, entities decoded) and then its embeds, which is where the site
+shows them. So ``serialize(import(serialize(story)))`` equals
+``serialize(story)`` for anything this module imported.
+
+What the text cannot carry, and so an export loses: update dates (only times
+are written; the import date applies to all), links and emphasis, line breaks
+inside a paragraph (they become separate paragraphs), correction notes,
+authors, a social post's URL, provider and time of day, and non-social embeds
+(written as a plain paragraph of their text, title, caption or URL). Stored
+text that itself reads like format syntax (a paragraph starting ``- `` or
+ending in an attribution) changes meaning when read back. :func:`serialize`
+reports the lossy cases it can detect through its ``warnings`` list.
+"""
+
+import datetime as dt
+import re
+from dataclasses import dataclass, field
+from html.parser import HTMLParser
+
+from django.utils.html import escape
+
+MONTHS = (
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+)
+
+_WHITESPACE = re.compile(r"[ \t\n\r\f\v]+")
+_LINE_BREAK = re.compile(r"\r\n|\r|\n")
+_MARKER = re.compile(r"UPDATE\s+(?P<hh>\d\d)(?P<mm>\d\d)\s+GMT\s*:(?P<rest>.*)")
+_MARKER_LIKE = re.compile(
+    r"update\s+(?P<time>\S+)\s+(?P<zone>[a-z]{2,5})\b(?P<colon>\s*:)?", re.IGNORECASE
+)
+_ORIGINAL = re.compile(r"ORIGINAL ENTRY:(?P<rest>.*)")
+_ORIGINAL_LIKE = re.compile(r"original\s+entry\s*:", re.IGNORECASE)
+_HEADLINE = re.compile(r"HEADLINE:(?P<text>.*)")
+_KEY_EVENT = "KEY EVENT"
+_PINNED = "PINNED"
+_BULLET = re.compile(r"[-*](?:\s+(?P<text>.*))?")
+_ATTRIBUTION = re.compile(
+    r"(?P<text>.*\S)(?:\s*—\s*|\s+--?\s+)"
+    r"(?P<name>\S.*?)\s*\((?P<handle>@[^\s()]+)\)\s+"
+    rf"(?P<month>(?i:{'|'.join(MONTHS)}))\s+(?P<day>\d{{1,2}}),\s*(?P<year>\d{{4}})"
+)
+_QUOTE_PAIRS = (("“", "”"), ('"', '"'))
+
+
+class TextFormatError(ValueError):
+    """The text does not follow the format; the message says where and why."""
+
+    def __init__(self, message: str, line: int | None = None):
+        self.line = line
+        super().__init__(f"line {line}: {message}" if line else message)
+
+
+@dataclass
+class ParsedSocialPost:
+    text: str
+    author_name: str
+    author_handle: str
+    posted_at: dt.datetime
+    url: str = ""
+    line: int = 0
+
+
+@dataclass
+class ParsedUpdate:
+    published_at: dt.datetime
+    headline: str = ""
+    body_html: str = ""
+    social_posts: list[ParsedSocialPost] = field(default_factory=list)
+    key_event: bool = False
+    pinned: bool = False
+    line: int = 0
+
+
+@dataclass
+class ParsedStory:
+    standfirst: str = ""
+    original_entry_html: str = ""
+    updates: list[ParsedUpdate] = field(default_factory=list)
+
+
+def clean_text(text: str) -> str:
+    """One line of plain text: runs of whitespace collapsed, ends stripped."""
+    return _WHITESPACE.sub(" ", text).strip()
+
+
+# Parsing -------------------------------------------------------------------
+
+
+@dataclass
+class _Section:
+    kind: str  # "update" or "original"
+    line: int
+    published_at: dt.datetime | None = None
+    lines: list[tuple[int, str]] = field(default_factory=list)
+    headline: str | None = None
+    key_event: bool = False
+    pinned: bool = False
+
+
+def parse(text: str, date: dt.date) -> ParsedStory:
+    """Read a story in the text format; updates are stamped on ``date`` (GMT).
+
+    Updates come back in the text's order. Raises :class:`TextFormatError`.
+    """
+    text = text.removeprefix("\ufeff")
+    standfirst: list[str] = []
+    sections: list[_Section] = []
+    in_flags = False  # directly after a marker line: HEADLINE / KEY EVENT / PINNED
+    for number, raw in enumerate(_LINE_BREAK.split(text), start=1):
+        if "\x00" in raw:
+            raise TextFormatError("contains a NUL character.", number)
+        line = clean_text(raw)
+        section = _start_section(line, number, date, sections)
+        if section is not None:
+            sections.append(section)
+            in_flags = section.kind == "update"
+            continue
+        if not sections:
+            if line:
+                standfirst.append(line)
+            continue
+        current = sections[-1]
+        if not line:
+            in_flags = False
+        elif in_flags and _read_flag(line, number, current):
+            pass
+        else:
+            in_flags = False
+            current.lines.append((number, line))
+
+    story = ParsedStory(standfirst="\n".join(standfirst))
+    for section in sections:
+        if section.kind == "original":
+            story.original_entry_html, _ = _render(section.lines, social=False)
+            continue
+        body_html, posts = _render(section.lines, social=True)
+        if not (section.headline or body_html or posts):
+            raise TextFormatError("this update has no headline and no text.", section.line)
+        story.updates.append(
+            ParsedUpdate(
+                published_at=section.published_at,
+                headline=section.headline or "",
+                body_html=body_html,
+                social_posts=posts,
+                key_event=section.key_event,
+                pinned=section.pinned,
+                line=section.line,
+            )
+        )
+    if not story.updates:
+        raise TextFormatError(
+            "no 'UPDATE HHMM GMT:' marker found; each update must start with a line "
+            "such as 'UPDATE 0905 GMT:'."
+        )
+    return story
+
+
+def _start_section(line: str, number: int, date: dt.date, sections: list[_Section]):
+    """The section a marker line starts, or None for any other line."""
+    if match := _MARKER.fullmatch(line):
+        hours, minutes = int(match["hh"]), int(match["mm"])
+        if hours > 23 or minutes > 59:
+            raise TextFormatError(
+                f"bad time {match['hh']}{match['mm']} in {line[:40]!r}: "
+                "hours must be 00-23 and minutes 00-59.",
+                number,
+            )
+        stamp = dt.datetime.combine(date, dt.time(hours, minutes), tzinfo=dt.UTC)
+        section = _Section("update", number, published_at=stamp)
+        _first_line(section, match["rest"], number)
+        return section
+    if (match := _MARKER_LIKE.match(line)) and (
+        match["zone"].upper() == "GMT" or (match["colon"] and match["time"][:1].isdigit())
+    ):
+        if not re.fullmatch(r"\d{4}", match["time"]):
+            problem = f"the time {match['time']!r} is not four digits HHMM"
+        elif match["zone"].upper() != "GMT":
+            problem = f"times are given in GMT, not {match['zone']}"
+        elif not match["colon"]:
+            problem = "the colon after GMT is missing"
+        else:
+            problem = "markers are written in capitals"
+        raise TextFormatError(
+            f"{line[:40]!r} is not a valid update marker ({problem}); "
+            "write it like 'UPDATE 0905 GMT:'.",
+            number,
+        )
+    if match := _ORIGINAL.fullmatch(line):
+        if any(section.kind == "original" for section in sections):
+            raise TextFormatError("a second 'ORIGINAL ENTRY:'; there can be only one.", number)
+        section = _Section("original", number)
+        _first_line(section, match["rest"], number)
+        return section
+    if _ORIGINAL_LIKE.match(line):
+        raise TextFormatError(
+            f"{line[:40]!r}: write the original entry marker as 'ORIGINAL ENTRY:'.", number
+        )
+    return None
+
+
+def _first_line(section: _Section, rest: str, number: int) -> None:
+    rest = clean_text(rest)
+    if rest:
+        section.lines.append((number, rest))
+
+
+def _read_flag(line: str, number: int, section: _Section) -> bool:
+    """Apply a HEADLINE / KEY EVENT / PINNED line; False if the line is none of them."""
+    if match := _HEADLINE.fullmatch(line):
+        if section.headline is not None:
+            raise TextFormatError("a second HEADLINE line for the same update.", number)
+        section.headline = clean_text(match["text"])
+    elif line == _KEY_EVENT:
+        section.key_event = True
+    elif line == _PINNED:
+        section.pinned = True
+    else:
+        return False
+    return True
+
+
+def _render(lines: list[tuple[int, str]], *, social: bool):
+    """Body lines as sanitiser-safe HTML, plus the social posts taken out of them."""
+    blocks: list[str] = []
+    items: list[str] = []
+    posts: list[ParsedSocialPost] = []
+
+    def end_list():
+        if items:
+            blocks.append("<ul>\n" + "".join(f"<li>{escape(i)}</li>\n" for i in items) + "</ul>")
+            items.clear()
+
+    for number, line in lines:
+        if match := _BULLET.fullmatch(line):
+            if match["text"]:
+                items.append(match["text"])
+            continue
+        if social and (post := _social_post(line, number)):
+            posts.append(post)
+            continue
+        end_list()
+        blocks.append(f"<p>{escape(line)}</p>")
+    end_list()
+    return "\n".join(blocks), posts
+
+
+def _social_post(line: str, number: int) -> ParsedSocialPost | None:
+    match = _ATTRIBUTION.fullmatch(line)
+    if match is None:
+        return None
+    text = match["text"]
+    for opening, closing in _QUOTE_PAIRS:
+        if len(text) >= 2 and text.startswith(opening) and text.endswith(closing):
+            text = text[1:-1].strip()
+            break
+    if not text:
+        return None
+    month = next(i for i, name in enumerate(MONTHS, 1) if name.lower() == match["month"].lower())
+    try:
+        day = dt.date(int(match["year"]), month, int(match["day"]))
+    except ValueError:
+        raise TextFormatError(
+            f"the social post's date {match['month']} {match['day']}, {match['year']} "
+            "does not exist.",
+            number,
+        ) from None
+    return ParsedSocialPost(
+        text=text,
+        author_name=match["name"],
+        author_handle=match["handle"],
+        posted_at=dt.datetime.combine(day, dt.time(), tzinfo=dt.UTC),
+        line=number,
+    )
+
+
+# Serialising ---------------------------------------------------------------
+
+
+class _TextLines(HTMLParser):
+    """Stored rich text as format lines: blocks become lines, list items ``- item``."""
+
+    BLOCKS = {
+        "address",
+        "article",
+        "blockquote",
+        "br",
+        "dd",
+        "div",
+        "dl",
+        "dt",
+        "figcaption",
+        "figure",
+        "h1",
+        "h2",
+        "h3",
+        "h4",
+        "h5",
+        "h6",
+        "hr",
+        "li",
+        "ol",
+        "p",
+        "pre",
+        "section",
+        "table",
+        "td",
+        "th",
+        "tr",
+        "ul",
+    }
+    SKIPPED = {"script", "style", "template"}
+
+    def __init__(self):
+        super().__init__(convert_charrefs=True)
+        self.lines: list[str] = []
+        self._parts: list[str] = []
+        self._item_depth = 0
+        self._list_depths: list[int] = []
+        self._skipping = 0
+
+    def handle_starttag(self, tag, attrs):
+        if tag in self.SKIPPED:
+            self._skipping += 1
+        if tag in self.BLOCKS:
+            self._flush()
+        if tag in ("ul", "ol"):
+            self._list_depths.append(self._item_depth)
+        elif tag == "li":
+            self._item_depth += 1
+
+    def handle_endtag(self, tag):
+        if tag in self.SKIPPED:
+            self._skipping = max(0, self._skipping - 1)
+        if tag in self.BLOCKS:
+            self._flush()
+        if tag in ("ul", "ol"):
+            # Also closes any item left open inside the list.
+            self._item_depth = self._list_depths.pop() if self._list_depths else 0
+        elif tag == "li":
+            self._item_depth = max(0, self._item_depth - 1)
+
+    def handle_data(self, data):
+        if not self._skipping:
+            self._parts.append(data)
+
+    def close(self):
+        super().close()
+        self._flush()
+
+    def _flush(self):
+        text = clean_text("".join(self._parts))
+        self._parts.clear()
+        if text:
+            self.lines.append(f"- {text}" if self._item_depth else text)
+
+
+def html_to_lines(html: str) -> list[str]:
+    """Stored rich text as lines of the text format."""
+    parser = _TextLines()
+    parser.feed(html or "")
+    parser.close()
+    return parser.lines
+
+
+def format_attribution_date(when: dt.datetime) -> str:
+    day = when.astimezone(dt.UTC).date() if when.tzinfo else when.date()
+    return f"{MONTHS[day.month - 1]} {day.day}, {day.year}"
+
+
+def _embed_line(embed, warnings: list[str]) -> str | None:
+    text = clean_text(embed.text)
+    name = clean_text(embed.author_name)
+    handle = clean_text(embed.author_handle)
+    if handle and not handle.startswith("@"):
+        handle = f"@{handle}"
+    if (
+        embed.kind == "social"
+        and text
+        and name
+        and re.fullmatch(r"@[^\s()]+", handle)
+        and embed.posted_at is not None
+    ):
+        return f"“{text}” — {name} ({handle}) {format_attribution_date(embed.posted_at)}"
+    fallback = " ".join(
+        part
+        for part in (
+            text or clean_text(embed.title) or clean_text(embed.caption),
+            f"— {name}" if name else "",
+            clean_text(embed.url),
+        )
+        if part
+    )
+    warnings.append(
+        f"a {embed.get_kind_display().lower()} embed (id {embed.pk}) cannot be written as a "
+        + ("social post; written as a plain paragraph." if fallback else "social post; left out.")
+    )
+    return fallback or None
+
+
+def serialize(story, warnings: list[str] | None = None) -> str:
+    """The story in the text format, ending with a newline (see the module docstring).
+
+    Lossy cases found on the way are appended to ``warnings`` when given.
+    """
+    from coverage.models import Update
+
+    warnings = [] if warnings is None else warnings
+    blocks: list[str] = []
+    standfirst = [clean_text(line) for line in story.standfirst.splitlines()]
+    if any(standfirst):
+        blocks.append("\n".join(line for line in standfirst if line))
+
+    updates = (
+        story.updates.filter(status=Update.Status.PUBLISHED, retracted_at__isnull=True)
+        .order_by("-published_at", "-id")
+        .prefetch_related("embeds")
+    )
+    dates = set()
+    for update in updates:
+        dates.add(update.published_at.astimezone(dt.UTC).date())
+        head = [f"UPDATE {update.stamp}:"]
+        if clean_text(update.headline):
+            head.append(f"HEADLINE: {clean_text(update.headline)}")
+        if update.key_event:
+            head.append(_KEY_EVENT)
+        if update.pinned:
+            head.append(_PINNED)
+        body = html_to_lines(update.body)
+        for embed in update.embeds.all():
+            if line := _embed_line(embed, warnings):
+                body.append(line)
+        if len(head) == 1 and not body:
+            warnings.append(f"the {update.stamp} update has no text and cannot be read back.")
+        if update.correction_note:
+            warnings.append(f"the {update.stamp} update's correction note is left out.")
+        blocks.append("\n".join(head) + ("\n\n" + "\n".join(body) if body else ""))
+    if len(dates) > 1:
+        warnings.append(
+            f"the updates span {len(dates)} dates ({min(dates)} to {max(dates)}); "
+            "the text keeps only their times."
+        )
+
+    original = html_to_lines(story.original_entry)
+    if original:
+        blocks.append("ORIGINAL ENTRY:\n\n" + "\n".join(original))
+    return "\n\n".join(blocks) + "\n"
