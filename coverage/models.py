@@ -272,6 +272,9 @@ class Update(models.Model):
 
     def save(self, *args, **kwargs):
         self.body = sanitize_html(self.body)
+        # Whole seconds: readers' pages order updates by (time, id) with the
+        # same precision as the database does.
+        self.published_at = self.published_at.replace(microsecond=0)
         update_fields = kwargs.get("update_fields")
         if update_fields is not None:
             kwargs["update_fields"] = {*update_fields, "body", "revision", "version", "updated_at"}
@@ -338,7 +341,7 @@ class Embed(models.Model):
 
     def clean(self):
         required = {
-            self.Kind.SOCIAL: ["text", "url"],
+            self.Kind.SOCIAL: ["text"],
             self.Kind.IMAGE: ["image", "alt_text"],
             self.Kind.VIDEO: ["url"],
             self.Kind.LINK: ["url"],
