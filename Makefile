@@ -37,7 +37,7 @@ serve: install
 	$(PY) manage.py migrate --noinput
 	$(VENV)/bin/gunicorn liveblog.wsgi --bind $(HOST_PORT) \
 		--workers $${WEB_CONCURRENCY:-$$(( $$(nproc) * 2 + 1 ))} --worker-class gthread --threads $${THREADS:-4} \
-		--access-logfile - --forwarded-allow-ips "127.0.0.1"
+		--access-logfile $${ACCESS_LOG:--} --forwarded-allow-ips "127.0.0.1"
 
 test: install-test
 	$(VENV)/bin/ruff check .

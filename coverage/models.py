@@ -187,6 +187,12 @@ class UpdateQuerySet(models.QuerySet):
         """Reader order: pinned first, then newest first; embeds fetched alongside."""
         return self.order_by("-pinned", "-published_at", "-id").prefetch_related("embeds")
 
+    def older_than(self, published_at, pk):
+        """Updates after (below) the one at ``published_at``/``pk`` in time order."""
+        return self.filter(
+            Q(published_at__lt=published_at) | Q(published_at=published_at, pk__lt=pk)
+        )
+
     def changed_since(self, story_id: int, since: int, until: int):
         """Every update whose last change a reader at revision ``since`` has not seen."""
         return self.filter(story_id=story_id, revision__gt=since, revision__lte=until)
@@ -261,6 +267,11 @@ class Update(models.Model):
             and self.retracted_at is None
             and self.published_at <= (now or timezone.now())
         )
+
+    @property
+    def cursor(self):
+        """Where a "Load older updates" link starts: this update's time and id."""
+        return f"{int(self.published_at.timestamp())}-{self.pk}"
 
     @property
     def sort_key(self):

@@ -1,5 +1,8 @@
 """Reader-facing views: the home page, a story page and the story's poll."""
 
+import datetime as dt
+import re
+
 from django.conf import settings
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, render
@@ -9,8 +12,10 @@ from django.views.decorators.http import require_GET
 from coverage import live
 from coverage.models import Story, Update
 
-# More changes than this in one answer: the reader reloads the page instead.
-MAX_CHANGES_PER_POLL = 200
+# Updates on a story page; older ones are a "Load older updates" click away.
+PAGE_SIZE = 50
+# A reader further behind than this catches up over several polls.
+MAX_CHANGES_PER_POLL = 100
 MAX_REVISION = 2**63 - 1
 
 
@@ -32,21 +37,45 @@ def home(request):
 
 @require_GET
 def story(request, slug):
+    """The story page: the newest PAGE_SIZE updates (pinned first), then a
+    "Load older updates" link carrying a cursor (?before=) to the next slice."""
     story = get_object_or_404(Story.objects.public().select_related("previous"), slug=slug)
+    before = parse_cursor(request.GET.get("before"))
+    if isinstance(before, str):
+        return plain_response(before, 400)
     # The revision is read before the updates: anything committed in between
     # reaches the page twice at worst (the poll replaces it in place), never zero times.
     updates = story.updates.published().for_reading()
-    return render(
-        request,
-        "coverage/story.html",
-        {
-            "story": story,
-            "revision": story.revision,
-            "updates": updates,
-            "following": story.following.public().order_by("started_at").first(),
-            "poll_seconds": settings.LIVE_POLL_SECONDS,
-        },
-    )
+    if before:
+        updates = updates.filter(pinned=False).older_than(*before)
+    updates = list(updates[: PAGE_SIZE + 1])
+    older_cursor = None
+    if len(updates) > PAGE_SIZE:
+        updates = updates[:PAGE_SIZE]
+        older_cursor = updates[-1].cursor
+    context = {
+        "story": story,
+        "revision": story.revision,
+        "updates": updates,
+        "before": before,
+        "older_cursor": older_cursor,
+        "poll_seconds": settings.LIVE_POLL_SECONDS,
+    }
+    if before and request.htmx:
+        return render(request, "coverage/story.html#update-list", context)
+    context["following"] = story.following.public().order_by("started_at").first()
+    return render(request, "coverage/story.html", context)
+
+
+def parse_cursor(raw: str | None):
+    """``?before=<unix seconds>-<id>``: (datetime, id), None, or a message."""
+    if raw is None:
+        return None
+    match = re.fullmatch(r"(\d{1,11})-(\d{1,18})", raw)
+    if not match:
+        return "'before' must look like 1764086460-123 (from a Load older updates link)."
+    seconds, pk = map(int, match.groups())
+    return dt.datetime.fromtimestamp(seconds, dt.UTC), pk
 
 
 def parse_since(raw: str | None) -> int | str:
@@ -110,20 +139,27 @@ def poll(request, slug):
     changes = list(
         Update.objects.changed_since(state.story_id, since, state.revision)
         .prefetch_related("embeds")
-        .order_by("revision")[: MAX_CHANGES_PER_POLL + 1]
+        .order_by("revision", "pk")[: MAX_CHANGES_PER_POLL + 1]
     )
+    cursor = state.revision
     if len(changes) > MAX_CHANGES_PER_POLL:
-        # Far behind: a fresh page is cheaper and safer than a huge fragment.
-        response = HttpResponse(status=200)
-        response["HX-Refresh"] = "true"
-        return shareable(response, etag)
+        # Far behind: send one page and move the cursor only past whole
+        # revisions (a release can stamp several updates with one revision).
+        cut = changes[MAX_CHANGES_PER_POLL].revision
+        changes = [update for update in changes if update.revision < cut]
+        cursor = cut - 1
+        if not changes:
+            response = plain_response("Too much has changed; reload the page.", 200)
+            response["HX-Refresh"] = "true"
+            return shareable(response, etag)
 
     response = render(
         request,
         "coverage/poll.html",
         {
             "story": state,
-            "revision": state.revision,
+            "revision": cursor,
+            "catching_up": cursor < state.revision,
             "changes": changes,
             "poll_seconds": settings.LIVE_POLL_SECONDS,
         },

@@ -253,3 +253,39 @@ def test_the_cached_due_time_triggers_the_release(client, monkeypatch):
     html = poll(client, story, since).content.decode()
     assert oob_ids(html, "true") == [scheduled.pk]
     assert "At noon" in html
+
+
+def cursor_in(html):
+    return int(re.search(r"\?since=(\d+)", html).group(1))
+
+
+def test_a_reader_far_behind_catches_up_over_several_polls_without_a_gap(client):
+    story = make_story()
+    updates = [make_update(story) for _ in range(130)]
+    story.end_coverage()  # polling must go on until the reader has caught up
+    seen, since = [], 0
+    for _ in range(5):
+        response = poll(client, story, since)
+        if response.status_code == 204:
+            break
+        html = response.content.decode()
+        seen += oob_ids(html, "true")
+        if 'hx-get="' not in html:
+            break
+        since = cursor_in(html)
+    assert seen == [u.pk for u in updates]
+    assert 'hx-get="' not in html  # the last answer stops polling: the story has ended
+
+
+def test_catching_up_never_splits_one_revision_across_answers(client):
+    """A release stamps several updates with one revision: they arrive together."""
+    story = make_story()
+    batch = [make_update(story) for _ in range(120)]
+    revision = revision_of(story) + 1
+    Story.objects.filter(pk=story.pk).update(revision=revision)
+    Update.objects.filter(pk__in=[u.pk for u in batch[50:]]).update(revision=revision)
+    cache.clear()  # written behind the models' back
+    first = poll(client, story, 0).content.decode()
+    assert oob_ids(first, "true") == [u.pk for u in batch[:50]]
+    second = poll(client, story, cursor_in(first)).content.decode()
+    assert sorted(oob_ids(second, "true")) == [u.pk for u in batch[50:]]

@@ -170,3 +170,65 @@ def test_healthz_needs_no_database(client, django_assert_num_queries):
         response = client.get("/healthz")
     assert response.status_code == 200
     assert response.content == b"ok\n"
+
+
+def test_the_page_shows_the_newest_fifty_and_a_cursor_to_older_ones(client):
+    story = make_story()
+    start = NOW - dt.timedelta(days=1)
+    updates = [make_update(story, published_at=start + dt.timedelta(minutes=n)) for n in range(60)]
+    pinned = updates[3]
+    pinned.pinned = True
+    pinned.save()
+    newest_first = sorted(
+        (u for u in updates if u.pk != pinned.pk), key=lambda u: u.published_at, reverse=True
+    )
+
+    html = page(client, story)
+    first_page = article_ids(html)
+    assert first_page == [pinned.pk] + [u.pk for u in newest_first[:49]]
+    link = re.search(r'<a class="load-older" href="([^"]+)"', html).group(1)
+    assert f"?before={newest_first[48].cursor}" in link
+
+    # New updates arriving meanwhile do not shift the next slice.
+    make_update(story, published_at=NOW)
+    older = client.get(link).content.decode()
+    assert article_ids(older) == [u.pk for u in newest_first[49:]]
+    assert "load-older" not in older
+    assert 'id="poller" hx-get' not in older
+    assert "Back to the latest updates" in older
+
+
+def test_load_older_with_htmx_returns_only_the_slice(client):
+    story = make_story()
+    for n in range(55):
+        make_update(story, published_at=NOW - dt.timedelta(minutes=n))
+    html = page(client, story)
+    url = re.search(r'hx-get="([^"]+before=[^"]+)"', html).group(1)
+    response = client.get(url.replace("&amp;", "&"), headers={"HX-Request": "true"})
+    fragment = response.content.decode()
+    assert len(article_ids(fragment)) == 5
+    assert "<html" not in fragment
+    assert "<h1>" not in fragment
+
+
+@pytest.mark.parametrize("before", ["x", "12", "1-", "-5", "1.5-2", "9" * 30 + "-1"])
+def test_a_bad_cursor_is_a_400(client, before):
+    story = make_story()
+    response = client.get(story.get_absolute_url(), {"before": before})
+    assert response.status_code == 400
+    assert b"before" in response.content
+
+
+def test_story_page_queries_stay_constant_at_two_thousand_updates(
+    client, django_assert_max_num_queries
+):
+    from coverage.models import Update
+
+    story = make_story()
+    Update.objects.bulk_create(
+        Update(story=story, body=f"<p>{n}</p>", published_at=NOW - dt.timedelta(minutes=n))
+        for n in range(2000)
+    )
+    with django_assert_max_num_queries(8):
+        html = page(client, story)
+    assert len(article_ids(html)) == 50

@@ -18,15 +18,23 @@
   const readerIsAtTop = () => list.getBoundingClientRect().top >= -40;
 
   // Keys are fixed-width strings (pinned, time, id): larger sorts first.
+  // Returns false for an update older than everything loaded while older
+  // ones are still behind "Load older updates": it belongs to a later slice.
   function place(article) {
     const key = article.dataset.sort;
     for (const sibling of list.children) {
       if (sibling !== article && isUpdate(sibling) && sibling.dataset.sort < key) {
         list.insertBefore(article, sibling);
-        return;
+        return true;
       }
     }
+    const loadOlder = list.querySelector(".load-older");
+    if (loadOlder) {
+      article.remove();
+      return false;
+    }
     list.appendChild(article);
+    return true;
   }
 
   function announce(text) {
@@ -52,8 +60,8 @@
   document.body.addEventListener("htmx:oobErrorNoTarget", (event) => {
     const article = event.detail.content;
     if (!isUpdate(article)) return; // a removal of something this page never had
+    if (!place(article)) return;
     list.querySelector(".no-updates")?.remove();
-    place(article);
     htmx.process(article);
     if (readerIsAtTop()) {
       announce("New update: " + (article.querySelector(".update-stamp")?.textContent || ""));
@@ -78,8 +86,14 @@
     }
   });
 
-  // Removed updates leave the pending list too.
+  // Removed updates leave the pending list too; an older slice may repeat an
+  // update that a poll already placed (re-dated): keep the first copy.
   document.body.addEventListener("htmx:afterSwap", () => {
+    const seen = new Set();
+    for (const article of list.querySelectorAll(":scope > .update")) {
+      if (seen.has(article.id)) article.remove();
+      else seen.add(article.id);
+    }
     const before = pending.length;
     pending = pending.filter((article) => article.isConnected);
     if (pending.length !== before) showPendingCount();
