@@ -56,29 +56,51 @@ def load(**lookup) -> LiveState | None:
     return LiveState(*fields, next_due=due.timestamp() if due else None)
 
 
-def get(slug: str) -> LiveState | None:
-    """The story's live state, from the cache when possible."""
-    key = cache_key(slug)
-    state = cache.get(key)
-    if state is None:
-        state = load(slug=slug)
-        if state is None:
-            return None
-        # add, not set: never overwrite a fresher state a writer just stored.
-        cache.add(key, state, settings.LIVE_STATE_TTL)
+# A copy of recent states in this process's memory, so most polls skip even the
+# cache's network round trip: {slug: (good until, by time.monotonic(), state)}.
+_in_process: dict[str, tuple[float, LiveState]] = {}
+
+
+def get(slug: str, at_least: int = 0) -> LiveState | None:
+    """The story's live state: from this process's memory, else the shared cache,
+    else the database, going on to the next while the state found is older than
+    revision ``at_least`` (a reader who saw a newer state elsewhere)."""
+    now = time.monotonic()
+    remembered = _in_process.get(slug)
+    if remembered and remembered[0] > now and remembered[1].revision >= at_least:
+        state = remembered[1]
+    else:
+        key = cache_key(slug)
+        state = cache.get(key)
+        if state is None or state.revision < at_least:
+            state = load(slug=slug)
+            if state is None:
+                return None
+            # add, not set: never overwrite a fresher state a writer just stored.
+            cache.add(key, state, settings.LIVE_STATE_TTL)
+        remember(state)
     if state.next_due is not None and time.time() >= state.next_due:
         Story = apps.get_model("coverage", "Story")
         Story.release_due_updates(state.story_id)
         # Released here or by another process: either way the cache is behind.
-        state = load(pk=state.story_id)
-        cache.set(key, state, settings.LIVE_STATE_TTL)
+        refresh(state.story_id)
+        state = _in_process.get(slug, (0, state))[1]
     return state
+
+
+def remember(state: LiveState) -> None:
+    _in_process[state.slug] = (time.monotonic() + settings.LIVE_STATE_IN_PROCESS, state)
+
+
+def forget_in_process() -> None:
+    _in_process.clear()
 
 
 def refresh(story_id: int) -> None:
     state = load(pk=story_id)
     if state is not None:
         cache.set(cache_key(state.slug), state, settings.LIVE_STATE_TTL)
+        remember(state)
 
 
 def refresh_on_commit(story_id: int) -> None:

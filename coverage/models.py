@@ -129,12 +129,12 @@ class Story(models.Model):
         """Advance the story's revision and return it; call inside a transaction.
 
         The UPDATE takes the row lock, so concurrent changes to one story get
-        distinct revisions and commit in revision order.
+        distinct revisions and commit in revision order. Callers refresh the
+        live state (live.refresh_on_commit) once all their writes are done.
         """
         Story.objects.filter(pk=story_id).update(
             revision=F("revision") + 1, updated_at=timezone.now()
         )
-        live.refresh_on_commit(story_id)
         return Story.objects.filter(pk=story_id).values_list("revision", flat=True).get()
 
     @staticmethod
@@ -154,6 +154,7 @@ class Story(models.Model):
             if ids:
                 revision = Story.bump_revision(story_id)
                 Update.objects.filter(pk__in=ids).update(revision=revision, updated_at=now)
+                live.refresh_on_commit(story_id)
         return len(ids)
 
     def go_live(self):
@@ -293,6 +294,7 @@ class Update(models.Model):
             self.revision = Story.bump_revision(self.story_id)
             self.version += 1
             super().save(*args, **kwargs)
+            live.refresh_on_commit(self.story_id)
 
     def retract(self):
         """Withdraw from readers; the row stays as a tombstone."""
@@ -310,6 +312,7 @@ class Update(models.Model):
             Update.objects.filter(pk=self.pk).update(
                 revision=revision, version=F("version") + 1, updated_at=timezone.now()
             )
+            live.refresh_on_commit(self.story_id)
 
 
 class Embed(models.Model):

@@ -115,10 +115,9 @@ def poll(request, slug):
     if isinstance(since, str):
         return plain_response(since, 400)
 
-    state = live.get(slug)
-    if state is not None and since > state.revision:
-        # Another process may have moved on since this cache entry was written.
-        state = live.load(slug=slug)
+    # at_least: a reader who saw a newer revision (served by another process)
+    # makes this one look further, up to the database, before calling it ahead.
+    state = live.get(slug, at_least=since)
     if state is None or state.status == Story.Status.DRAFT:
         return plain_response("No such story.", 404)
 

@@ -106,7 +106,7 @@ REDIS_URL = os.environ.get("REDIS_URL", "")
 if REDIS_URL:
     CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "BACKEND": "coverage.cache.RedisCache",
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": "liveblog",
         }
@@ -119,6 +119,9 @@ else:
 # lost write. With per-process memory another process's change is invisible
 # here, so readers may lag by at most this many seconds.
 LIVE_STATE_TTL = int(os.environ.get("LIVE_STATE_TTL", "300" if REDIS_URL else "2"))
+# Seconds each server process reuses a state it has read, skipping even the
+# shared cache's round trip. A change reaches readers at most this much later.
+LIVE_STATE_IN_PROCESS = float(os.environ.get("LIVE_STATE_IN_PROCESS", "1"))
 # Seconds between reader polls, and how long a shared HTTP cache may reuse an answer.
 LIVE_POLL_SECONDS = int(os.environ.get("LIVE_POLL_SECONDS", "10"))
 LIVE_POLL_MAX_AGE = int(os.environ.get("LIVE_POLL_MAX_AGE", "2"))

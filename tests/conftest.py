@@ -5,9 +5,13 @@ from django.core.cache import cache
 @pytest.fixture(autouse=True)
 def clear_cache():
     """Each test starts with no cached live state."""
+    from coverage import live
+
     cache.clear()
+    live.forget_in_process()
     yield
     cache.clear()
+    live.forget_in_process()
 
 
 @pytest.fixture(autouse=True)
