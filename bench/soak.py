@@ -68,6 +68,17 @@ def parse(html: str) -> FragmentParser:
     return parser
 
 
+async def fetch(client, url, **kwargs):
+    """GET with the browser's patience: a connection the server closed is retried."""
+    for attempt in range(4):
+        try:
+            return await client.get(url, **kwargs)
+        except httpx.TransportError:
+            if attempt == 3:
+                raise
+            await asyncio.sleep(0.2 * (attempt + 1))
+
+
 @dataclass
 class Reader:
     client: httpx.AsyncClient
@@ -85,7 +96,7 @@ class Reader:
     async def load_page(self):
         """Open the page, then click "Load older updates" until there are none."""
         self.updates.clear()
-        response = await self.client.get(self.page_url)
+        response = await fetch(self.client, self.page_url)
         response.raise_for_status()
         page = parse(response.text)
         for pk, key, version, _ in page.articles:
@@ -93,7 +104,7 @@ class Reader:
         self.poll_url = page.poll_url
         older = page.older_url
         while older:
-            response = await self.client.get(older, headers={"HX-Request": "true"})
+            response = await fetch(self.client, older, headers={"HX-Request": "true"})
             response.raise_for_status()
             chunk = parse(response.text)
             for pk, key, version, _ in chunk.articles:
@@ -105,7 +116,7 @@ class Reader:
         if not self.poll_url:
             return
         self.polls += 1
-        response = await self.client.get(self.poll_url, headers={"HX-Request": "true"})
+        response = await fetch(self.client, self.poll_url, headers={"HX-Request": "true"})
         if response.headers.get("HX-Refresh") == "true":
             self.reloads += 1
             await self.load_page()

@@ -4,9 +4,11 @@ import datetime as dt
 import re
 
 from django.conf import settings
+from django.core.cache import cache
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.utils.cache import patch_cache_control
+from django.utils.functional import cached_property
 from django.views.decorators.http import require_GET
 
 from coverage import live
@@ -35,30 +37,50 @@ def home(request):
     return render(request, "coverage/home.html", {"stories": stories})
 
 
+class UpdateSlice:
+    """One slice of a story's updates in reader order, newest PAGE_SIZE first.
+
+    Read only when the template asks: a page whose update list is already in
+    the fragment cache never queries for it.
+    """
+
+    def __init__(self, story, before):
+        self.story = story
+        self.before = before
+
+    @cached_property
+    def _rows(self):
+        updates = self.story.updates.published().for_reading()
+        if self.before:
+            updates = updates.filter(pinned=False).older_than(*self.before)
+        return list(updates[: PAGE_SIZE + 1])
+
+    @property
+    def updates(self):
+        return self._rows[:PAGE_SIZE]
+
+    @property
+    def older_cursor(self):
+        return self._rows[PAGE_SIZE - 1].cursor if len(self._rows) > PAGE_SIZE else None
+
+
 @require_GET
 def story(request, slug):
     """The story page: the newest PAGE_SIZE updates (pinned first), then a
     "Load older updates" link carrying a cursor (?before=) to the next slice."""
-    story = get_object_or_404(Story.objects.public().select_related("previous"), slug=slug)
     before = parse_cursor(request.GET.get("before"))
     if isinstance(before, str):
         return plain_response(before, 400)
+    live.get(slug)  # releases scheduled updates that are due
+    story = get_object_or_404(Story.objects.public().select_related("previous"), slug=slug)
     # The revision is read before the updates: anything committed in between
     # reaches the page twice at worst (the poll replaces it in place), never zero times.
-    updates = story.updates.published().for_reading()
-    if before:
-        updates = updates.filter(pinned=False).older_than(*before)
-    updates = list(updates[: PAGE_SIZE + 1])
-    older_cursor = None
-    if len(updates) > PAGE_SIZE:
-        updates = updates[:PAGE_SIZE]
-        older_cursor = updates[-1].cursor
     context = {
         "story": story,
         "revision": story.revision,
-        "updates": updates,
+        "slice": UpdateSlice(story, before),
         "before": before,
-        "older_cursor": older_cursor,
+        "cache_seconds": settings.LIVE_PAGE_CACHE_SECONDS,
         "poll_seconds": settings.LIVE_POLL_SECONDS,
     }
     if before and request.htmx:
@@ -133,8 +155,23 @@ def poll(request, slug):
         response["HX-Refresh"] = "true"
         return response
 
-    # The cached state is enough to answer: every change up to its revision has
-    # committed, and anything newer is picked up by the next poll.
+    # Every reader at this state asks the same question: answer it once.
+    key = f"poll-answer:{state.story_id}:{since}:{state.revision}"
+    content = cache.get(key)
+    if content is not None:
+        return shareable(HttpResponse(content), etag)
+    response = answer_changes(request, state, since)
+    if "HX-Refresh" not in response:
+        cache.set(key, response.content, settings.LIVE_PAGE_CACHE_SECONDS)
+    return shareable(response, etag)
+
+
+def answer_changes(request, state: live.LiveState, since: int) -> HttpResponse:
+    """Every update changed after ``since``, as out-of-band swaps, and the poller.
+
+    The cached state is enough to answer: every change up to its revision has
+    committed, and anything newer is picked up by the next poll.
+    """
     changes = list(
         Update.objects.changed_since(state.story_id, since, state.revision)
         .prefetch_related("embeds")
@@ -150,9 +187,8 @@ def poll(request, slug):
         if not changes:
             response = plain_response("Too much has changed; reload the page.", 200)
             response["HX-Refresh"] = "true"
-            return shareable(response, etag)
-
-    response = render(
+            return response
+    return render(
         request,
         "coverage/poll.html",
         {
@@ -163,4 +199,3 @@ def poll(request, slug):
             "poll_seconds": settings.LIVE_POLL_SECONDS,
         },
     )
-    return shareable(response, etag)

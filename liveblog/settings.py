@@ -122,6 +122,9 @@ LIVE_STATE_TTL = int(os.environ.get("LIVE_STATE_TTL", "300" if REDIS_URL else "2
 # Seconds each server process reuses a state it has read, skipping even the
 # shared cache's round trip. A change reaches readers at most this much later.
 LIVE_STATE_IN_PROCESS = float(os.environ.get("LIVE_STATE_IN_PROCESS", "1"))
+# Seconds a rendered update list stays cached; its key holds the story
+# revision, so a change never waits for this.
+LIVE_PAGE_CACHE_SECONDS = int(os.environ.get("LIVE_PAGE_CACHE_SECONDS", "300"))
 # Seconds between reader polls, and how long a shared HTTP cache may reuse an answer.
 LIVE_POLL_SECONDS = int(os.environ.get("LIVE_POLL_SECONDS", "10"))
 LIVE_POLL_MAX_AGE = int(os.environ.get("LIVE_POLL_MAX_AGE", "2"))

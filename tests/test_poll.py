@@ -295,3 +295,15 @@ def test_catching_up_never_splits_one_revision_across_answers(client):
     assert oob_ids(first, "true") == [u.pk for u in batch[:50]]
     second = poll(client, story, cursor_in(first)).content.decode()
     assert sorted(oob_ids(second, "true")) == [u.pk for u in batch[50:]]
+
+
+def test_readers_at_the_same_state_share_one_rendered_answer(client, django_assert_num_queries):
+    story = make_story()
+    since = revision_of(story)
+    make_embed(make_update(story, body="<p>Shared</p>"))
+    first = poll(client, story, since)
+    with django_assert_num_queries(0):
+        second = poll(client, story, since)
+    assert second.status_code == 200
+    assert second.content == first.content
+    assert b"Shared" in second.content

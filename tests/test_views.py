@@ -232,3 +232,20 @@ def test_story_page_queries_stay_constant_at_two_thousand_updates(
     with django_assert_max_num_queries(8):
         html = page(client, story)
     assert len(article_ids(html)) == 50
+
+
+def test_a_repeat_view_reuses_the_rendered_update_list_until_the_story_changes(
+    client, django_assert_max_num_queries
+):
+    story = make_story()
+    for n in range(5):
+        make_embed(make_update(story, body=f"<p>Cached {n}</p>"))
+
+    def update_list(html):
+        return html.split('id="updates"')[1].split("</section>")[0]
+
+    first = page(client, story)
+    with django_assert_max_num_queries(2):  # the story and its next day; no updates
+        assert update_list(page(client, story)) == update_list(first)
+    make_update(story, body="<p>Fresh news</p>")
+    assert "Fresh news" in page(client, story)
