@@ -123,6 +123,10 @@ class Story(models.Model):
                 self.revision = 1
             super().save(*args, **kwargs)
             live.refresh_on_commit(self.pk)
+            if self.previous_id:
+                # The previous day's page links here ("Coverage continues").
+                Story.bump_revision(self.previous_id)
+                live.refresh_on_commit(self.previous_id)
 
     @staticmethod
     def bump_revision(story_id: int) -> int:

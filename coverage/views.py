@@ -5,7 +5,7 @@ import re
 
 from django.conf import settings
 from django.core.cache import cache
-from django.http import HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.utils.cache import patch_cache_control
 from django.utils.functional import cached_property
@@ -71,12 +71,23 @@ def story(request, slug):
     before = parse_cursor(request.GET.get("before"))
     if isinstance(before, str):
         return plain_response(before, 400)
-    live.get(slug)  # releases scheduled updates that are due
-    story = get_object_or_404(Story.objects.public().select_related("previous"), slug=slug)
+    # The live state (usually in this process's memory) names the revision;
+    # the story and its next day are cached per revision, so a repeat view
+    # of an unchanged story costs no query at all.
+    state = live.get(slug)
+    if state is None or state.status == Story.Status.DRAFT:
+        raise Http404("No such story.")
+    story, following = cache.get(f"story-page:{state.story_id}:{state.revision}") or (None, None)
+    if story is None:
+        story = get_object_or_404(Story.objects.public().select_related("previous"), slug=slug)
+        following = story.following.public().order_by("started_at").first()
+        key = f"story-page:{story.pk}:{story.revision}"
+        cache.set(key, (story, following), settings.LIVE_PAGE_CACHE_SECONDS)
     # The revision is read before the updates: anything committed in between
     # reaches the page twice at worst (the poll replaces it in place), never zero times.
     context = {
         "story": story,
+        "following": following,
         "revision": story.revision,
         "slice": UpdateSlice(story, before),
         "before": before,
@@ -85,7 +96,6 @@ def story(request, slug):
     }
     if before and request.htmx:
         return render(request, "coverage/story.html#update-list", context)
-    context["following"] = story.following.public().order_by("started_at").first()
     return render(request, "coverage/story.html", context)
 
 

@@ -140,6 +140,7 @@ def test_draft_and_unknown_stories_are_404(client):
 
 def test_next_day_link_on_the_previous_story(client):
     monday = make_story(status=Story.Status.ENDED, title="Monday")
+    assert "Coverage continues" not in page(client, monday)  # now cached
     make_story(previous=monday, title="Tuesday: the water recedes")
     html = page(client, monday)
     assert "Coverage continues: Tuesday: the water recedes" in html
