@@ -2,7 +2,6 @@
 
 import datetime as dt
 import io
-import secrets
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -11,6 +10,7 @@ from django.core.files.base import ContentFile
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 from django.utils import timezone
+from django.utils.crypto import get_random_string
 from PIL import Image, ImageDraw
 
 from coverage.models import Embed, Story, Update
@@ -220,7 +220,7 @@ class Command(BaseCommand):
     def make_editor(self) -> str:
         User = get_user_model()
         editor, _ = User.objects.get_or_create(username=EDITOR_USERNAME)
-        password = secrets.token_urlsafe(12)
+        password = get_random_string(16)  # letters and digits: easy to copy
         editor.set_password(password)
         editor.is_staff = True
         editor.save()
