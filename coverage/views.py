@@ -127,7 +127,10 @@ def shareable(response: HttpResponse, etag: str) -> HttpResponse:
         response,
         public=True,
         max_age=settings.LIVE_POLL_MAX_AGE,
-        stale_while_revalidate=settings.LIVE_POLL_SECONDS,
+        # A browser reuses a stale answer this long while it refetches in the
+        # background: it must lapse before the next poll, or every reader
+        # would see each change one poll late.
+        stale_while_revalidate=max(0, settings.LIVE_POLL_SECONDS - settings.LIVE_POLL_MAX_AGE - 2),
         stale_if_error=60,
     )
     response["ETag"] = etag

@@ -86,6 +86,16 @@
     }
   });
 
+  // A pending update edited before the reader saw it: keep its replacement
+  // hidden and pending too.
+  document.body.addEventListener("htmx:oobBeforeSwap", (event) => {
+    const index = pending.indexOf(event.detail.target);
+    const replacement = event.detail.fragment.firstElementChild;
+    if (index === -1 || !isUpdate(replacement)) return;
+    replacement.hidden = true;
+    pending[index] = replacement;
+  });
+
   // Removed updates leave the pending list too; an older slice may repeat an
   // update that a poll already placed (re-dated): keep the first copy.
   document.body.addEventListener("htmx:afterSwap", () => {
