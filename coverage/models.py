@@ -77,6 +77,9 @@ class Story(models.Model):
     class Meta:
         verbose_name_plural = "stories"
         ordering = ["-started_at", "-id"]
+        permissions = [
+            ("run_story", "Can take stories live, end them and start the next day's"),
+        ]
 
     def __str__(self):
         return self.title
@@ -206,6 +209,7 @@ class UpdateQuerySet(models.QuerySet):
 class Update(models.Model):
     class Status(models.TextChoices):
         DRAFT = "draft", "Draft"
+        SUBMITTED = "submitted", "Awaiting approval"
         PUBLISHED = "published", "Published"
 
     story = models.ForeignKey(Story, on_delete=models.CASCADE, related_name="updates")
@@ -226,6 +230,11 @@ class Update(models.Model):
     )
     retracted_at = models.DateTimeField(null=True, blank=True, editable=False)
     authors = models.ManyToManyField(settings.AUTH_USER_MODEL, blank=True, related_name="+")
+    # When an editor last changed the published text ("edited 2041 GMT" on the desk).
+    edited_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # The compose form's one-time token: a resubmitted form finds the update
+    # it already created instead of creating a second one.
+    client_token = models.UUIDField(null=True, blank=True, unique=True, editable=False)
     # The story revision of this update's last change: the poll's cursor.
     revision = models.PositiveBigIntegerField(default=0, editable=False)
     # Optimistic locking for concurrent editors: bumped on every save.
@@ -237,6 +246,9 @@ class Update(models.Model):
 
     class Meta:
         ordering = ["-pinned", "-published_at", "-id"]
+        permissions = [
+            ("publish_update", "Can publish, pin, retract and approve updates"),
+        ]
         indexes = [
             models.Index(fields=["story", "revision"], name="update_story_revision"),
             models.Index(
@@ -339,7 +351,18 @@ class Embed(models.Model):
     author_handle = models.CharField(max_length=200, blank=True)
     text = models.TextField(blank=True)
     posted_at = models.DateTimeField(null=True, blank=True)
-    image = models.ImageField(upload_to="embeds/%Y/%m/", blank=True)
+    image = models.ImageField(
+        upload_to="embeds/%Y/%m/",
+        blank=True,
+        width_field="image_width",
+        height_field="image_height",
+    )
+    image_width = models.PositiveIntegerField(null=True, blank=True, editable=False)
+    image_height = models.PositiveIntegerField(null=True, blank=True, editable=False)
+    # The image as pages show it (resized); the upload above is kept as it came.
+    display_image = models.ImageField(upload_to="embeds/display/%Y/%m/", blank=True, editable=False)
+    # When the card's fields were last filled from the provider's oEmbed answer.
+    enriched_at = models.DateTimeField(null=True, blank=True, editable=False)
     caption = models.CharField(max_length=500, blank=True)
     credit = models.CharField(max_length=200, blank=True)
     alt_text = models.CharField(max_length=500, blank=True)
@@ -383,3 +406,27 @@ class Embed(models.Model):
             result = super().delete(*args, **kwargs)
             self.update.touch()
         return result
+
+
+class UpdateVersion(models.Model):
+    """The audit trail: one row per publish, edit, retract, restore, pin or schedule,
+    with who did it and the text as it was after the action."""
+
+    update = models.ForeignKey(Update, on_delete=models.CASCADE, related_name="versions")
+    version = models.PositiveIntegerField()
+    action = models.CharField(max_length=30)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    at = models.DateTimeField(default=timezone.now)
+    headline = models.CharField(max_length=200, blank=True)
+    body = models.TextField(blank=True)
+    correction_note = models.CharField(max_length=500, blank=True)
+    status = models.CharField(max_length=10)
+    published_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-at", "-id"]
+
+    def __str__(self):
+        return f"{self.update_id} v{self.version} {self.action}"
