@@ -74,7 +74,7 @@ def migrate() -> None:
 def running_server(env: dict[str, str], command: list[str] | None = None, timeout: float = 90):
     """Start the production server (`make serve` unless told otherwise); yield its URL."""
     command = command or ["make", "--no-print-directory", "serve"]
-    log = open(ROOT / "bench" / "server.log", "w")  # noqa: SIM115
+    log = open(ROOT / "bench" / f"server-{env['PORT']}.log", "w")  # noqa: SIM115
     process = subprocess.Popen(
         command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
     )

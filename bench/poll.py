@@ -18,6 +18,7 @@ candidate server instead. wrk shares the machine's cores with the server.
 """
 
 import argparse
+import contextlib
 import datetime as dt
 import os
 import re
@@ -36,47 +37,71 @@ UPDATES = 2000
 WORKERS = str(os.cpu_count() * 2 + 1)
 
 VENV_BIN = harness.ROOT / ".venv" / "bin"
-SERVERS = {
-    "make serve (gunicorn gthread)": None,
-    "gunicorn sync": [
-        str(VENV_BIN / "gunicorn"),
-        "liveblog.wsgi",
-        "--bind",
-        f"127.0.0.1:{PORT}",
-        "--workers",
-        WORKERS,
-        "--worker-class",
-        "sync",
-    ],
-    "granian wsgi": [
-        str(VENV_BIN / "granian"),
-        "--interface",
-        "wsgi",
-        "--host",
-        "127.0.0.1",
-        "--port",
-        str(PORT),
-        "--workers",
-        str(os.cpu_count()),
-        "--blocking-threads",
-        "4",
-        "--no-ws",
-        "liveblog.wsgi:application",
-    ],
-    "uvicorn asgi": [
-        str(VENV_BIN / "uvicorn"),
-        "liveblog.asgi:application",
-        "--host",
-        "127.0.0.1",
-        "--port",
-        str(PORT),
-        "--workers",
-        WORKERS,
-        "--no-access-log",
-        "--log-level",
-        "warning",
-    ],
-}
+
+
+def server_commands(port: int) -> dict[str, tuple[list[str] | None, dict[str, str]]]:
+    """Candidate production servers: (command, extra environment); None is `make serve`."""
+    bind = ["--host", "127.0.0.1", "--port", str(port)]
+    return {
+        "make serve": (None, {}),
+        "gunicorn sync": (
+            [
+                str(VENV_BIN / "gunicorn"),
+                "liveblog.wsgi",
+                "--bind",
+                f"127.0.0.1:{port}",
+                "--workers",
+                WORKERS,
+                "--worker-class",
+                "sync",
+            ],
+            {},
+        ),
+        "gunicorn gthread": (
+            [
+                str(VENV_BIN / "gunicorn"),
+                "liveblog.wsgi",
+                "--bind",
+                f"127.0.0.1:{port}",
+                "--workers",
+                WORKERS,
+                "--worker-class",
+                "gthread",
+                "--threads",
+                "4",
+            ],
+            {},
+        ),
+        "granian wsgi": (
+            [
+                str(VENV_BIN / "granian"),
+                "--interface",
+                "wsgi",
+                *bind,
+                "--workers",
+                str(os.cpu_count()),
+                "--blocking-threads",
+                "4",
+                "--no-ws",
+                "liveblog.wsgi:application",
+            ],
+            {},
+        ),
+        # Django's docs: no persistent connections under ASGI (one per thread otherwise).
+        "uvicorn asgi": (
+            [
+                str(VENV_BIN / "uvicorn"),
+                "liveblog.asgi:application",
+                *bind,
+                "--workers",
+                WORKERS,
+                "--no-access-log",
+                "--log-level",
+                "warning",
+            ],
+            {"CONN_MAX_AGE": "0"},
+        ),
+    }
 
 
 def seed_story() -> int:
@@ -123,15 +148,23 @@ def wrk(url: str, seconds: int, connections: int) -> dict[str, float]:
     return {"rps": rps, "p50": latency["50"], "p99": latency["99"]}
 
 
-def measure(base: str, targets: dict[str, str], rounds: int, seconds: int, connections: int):
-    results = {name: [] for name in targets}
-    for _ in range(rounds):
-        for name, path in targets.items():
-            results[name].append(wrk(base + path, seconds, connections))
+def measure(bases: dict[str, str], targets: dict[str, str], args) -> dict[str, dict]:
+    """Median of each (server, target) over the rounds, alternating everything each round."""
+    runs = {(server, target): [] for server in bases for target in targets}
+    for _ in range(args.rounds):
+        for target, path in targets.items():
+            for server, base in bases.items():
+                runs[server, target].append(wrk(base + path, args.seconds, args.connections))
     return {
-        name: {key: statistics.median(r[key] for r in runs) for key in ("rps", "p50", "p99")}
-        for name, runs in results.items()
+        server: {
+            target: {k: statistics.median(r[k] for r in runs[server, target]) for k in RESULT_KEYS}
+            for target in targets
+        }
+        for server in bases
     }
+
+
+RESULT_KEYS = ("rps", "p50", "p99")
 
 
 def report(title: str, summary: dict) -> None:
@@ -179,16 +212,19 @@ def main() -> None:
         f"{args.seconds}s x {args.rounds} rounds, "
         f"story of {UPDATES} updates, PostgreSQL + Redis"
     )
-    servers = SERVERS if args.compare_servers else {"make serve (gunicorn gthread)": None}
-    for label, command in servers.items():
-        harness.flush_redis()
-        with harness.running_server(env, command) as base:
-            chosen = (
-                targets
-                if not args.compare_servers
-                else {k: v for k, v in targets.items() if k != "static" or command is None}
-            )
-            report(label, measure(base, chosen, args.rounds, args.seconds, args.connections))
+    candidates = server_commands(PORT)
+    chosen = candidates if args.compare_servers else {"make serve": candidates["make serve"]}
+    harness.flush_redis()
+    with contextlib.ExitStack() as stack:
+        bases = {}
+        for offset, (label, (command, extra)) in enumerate(chosen.items()):
+            port = PORT + offset
+            server_env = {**env, "PORT": str(port), **extra}
+            command = command and [part.replace(str(PORT), str(port)) for part in command]
+            bases[label] = stack.enter_context(harness.running_server(server_env, command))
+        results = measure(bases, targets, args)
+    for label, summary in results.items():
+        report(label, summary)
 
 
 if __name__ == "__main__":
