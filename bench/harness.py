@@ -46,7 +46,6 @@ def production_env(database_url: str, port: int, **extra: str) -> dict[str, str]
         PORT=str(port),
         SECURE_COOKIES="false",
         LOG_LEVEL="ERROR",
-        ACCESS_LOG="",
     )
     env.update(extra)
     return env

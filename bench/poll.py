@@ -11,8 +11,9 @@ noise on this shared machine spreads evenly:
   story-page  the full story page (newest 50 of 2,000 updates)
 
 Prints requests/s and p50/p99 latency, and each target's throughput as a ratio
-to static and to healthz. `--compare-servers` runs the poll targets on each
-candidate server instead. wrk shares the machine's cores with the server.
+to static and to healthz. `--compare-servers` runs every target on each
+candidate server, all running at once (gunicorn and uvicorn come with
+`pip install ".[bench]"`). wrk shares the machine's cores with the server.
 
     .venv/bin/python bench/poll.py [--seconds 5] [--rounds 3] [--compare-servers]
 """
@@ -43,7 +44,7 @@ def server_commands(port: int) -> dict[str, tuple[list[str] | None, dict[str, st
     """Candidate production servers: (command, extra environment); None is `make serve`."""
     bind = ["--host", "127.0.0.1", "--port", str(port)]
     return {
-        "make serve": (None, {}),
+        "make serve (granian)": (None, {}),
         "gunicorn sync": (
             [
                 str(VENV_BIN / "gunicorn"),
@@ -72,7 +73,7 @@ def server_commands(port: int) -> dict[str, tuple[list[str] | None, dict[str, st
             ],
             {},
         ),
-        "granian wsgi": (
+        "granian wsgi, 1 thread": (
             [
                 str(VENV_BIN / "granian"),
                 "--interface",
@@ -81,7 +82,7 @@ def server_commands(port: int) -> dict[str, tuple[list[str] | None, dict[str, st
                 "--workers",
                 str(os.cpu_count()),
                 "--blocking-threads",
-                "4",
+                "1",
                 "--no-ws",
                 "liveblog.wsgi:application",
             ],
@@ -194,9 +195,7 @@ def main() -> None:
     if not shutil.which("wrk"):
         sys.exit("wrk is needed: apt-get install wrk")
 
-    env = harness.production_env(
-        harness.fresh_database("liveblog_bench"), PORT, ACCESS_LOG="/dev/null"
-    )
+    env = harness.production_env(harness.fresh_database("liveblog_bench"), PORT, ACCESS_LOG="0")
     harness.use_django(env)
     harness.migrate()
     revision = seed_story()
@@ -212,8 +211,15 @@ def main() -> None:
         f"{args.seconds}s x {args.rounds} rounds, "
         f"story of {UPDATES} updates, PostgreSQL + Redis"
     )
-    candidates = server_commands(PORT)
-    chosen = candidates if args.compare_servers else {"make serve": candidates["make serve"]}
+    candidates = {
+        label: (command, extra)
+        for label, (command, extra) in server_commands(PORT).items()
+        if command is None or Path(command[0]).exists()
+    }
+    if args.compare_servers and len(candidates) < len(server_commands(PORT)):
+        print("Some candidates are not installed: .venv/bin/pip install '.[bench]'")
+    default = "make serve (granian)"
+    chosen = candidates if args.compare_servers else {default: candidates[default]}
     harness.flush_redis()
     with contextlib.ExitStack() as stack:
         bases = {}

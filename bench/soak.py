@@ -306,9 +306,7 @@ def main():
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
     from bench import harness
 
-    env = harness.production_env(
-        harness.fresh_database("liveblog_soak"), PORT, ACCESS_LOG="/dev/null"
-    )
+    env = harness.production_env(harness.fresh_database("liveblog_soak"), PORT, ACCESS_LOG="0")
     harness.use_django(env)
     harness.migrate()
     harness.flush_redis()
