@@ -175,18 +175,45 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = 12 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 
 # A strict policy: scripts only from this origin or with the request's nonce,
-# no inline styles or event handlers, nothing framed, nothing third-party.
+# no inline styles or event handlers, nothing third-party but the video players
+# (framed only when a reader presses Play).
 SECURE_CSP = {
     "default-src": [CSP.SELF],
     "script-src": [CSP.SELF, CSP.NONCE],
     "style-src": [CSP.SELF],
     "img-src": [CSP.SELF, "data:"],
     "connect-src": [CSP.SELF],
-    "frame-src": [CSP.NONE],
+    # Video players, loaded only when a reader presses Play; nothing else is framed.
+    "frame-src": ["https://www.youtube-nocookie.com", "https://player.vimeo.com"],
     "frame-ancestors": [CSP.NONE],
     "object-src": [CSP.NONE],
     "base-uri": [CSP.SELF],
     "form-action": [CSP.SELF],
+}
+
+# Embed cards can be filled in from the provider's oEmbed endpoint after an update
+# is saved. Off by default: it makes requests to third parties. Only these
+# providers are asked (keyed by the card's provider name), each within
+# OEMBED_TIMEOUT seconds, and their answers are cached.
+EMBED_ENRICHMENT = env_bool("EMBED_ENRICHMENT", default=False)
+OEMBED_ENDPOINTS = {
+    "YouTube": "https://www.youtube.com/oembed",
+    "Vimeo": "https://vimeo.com/api/oembed.json",
+    "X": "https://publish.twitter.com/oembed",
+    "Bluesky": "https://embed.bsky.app/oembed",
+    "TikTok": "https://www.tiktok.com/oembed",
+}
+OEMBED_TIMEOUT = min(3.0, float(os.environ.get("OEMBED_TIMEOUT", "3")))
+OEMBED_CACHE_SECONDS = int(os.environ.get("OEMBED_CACHE_SECONDS", str(24 * 3600)))
+# Background work (the enrichment). The immediate backend runs a task in the
+# request that enqueued it, after its transaction commits; point TASKS_BACKEND
+# at a queue's backend to take it out of the request.
+TASKS = {
+    "default": {
+        "BACKEND": os.environ.get(
+            "TASKS_BACKEND", "django.tasks.backends.immediate.ImmediateBackend"
+        )
+    }
 }
 
 SECURE_CONTENT_TYPE_NOSNIFF = True

@@ -19,6 +19,9 @@ def test_settings(tmp_path, settings):
     settings.MEDIA_ROOT = tmp_path / "media"
     # Hashing test passwords properly costs seconds for nothing.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    # Never ask real oEmbed providers from tests, whatever the environment says;
+    # tests of enrichment turn it on against a fake provider on 127.0.0.1.
+    settings.EMBED_ENRICHMENT = False
 
 
 @pytest.fixture(autouse=True)

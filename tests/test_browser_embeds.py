@@ -1,0 +1,249 @@
+"""Embed cards in a real browser (Debian's Chromium through Playwright, as in test_browser.py).
+
+Every request the reader's page makes is recorded, and any to a host other than
+127.0.0.1 is stopped there: the tests never reach a third party, and prove that
+the page asks for none until the reader presses Play.
+"""
+
+import os
+
+# Playwright's sync API runs an event loop in this thread, so Django would
+# refuse ORM calls from test code while a browser is open (SynchronousOnlyOperation).
+os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+
+import re  # noqa: E402
+import shutil  # noqa: E402
+from urllib.parse import urlsplit  # noqa: E402
+
+import pytest  # noqa: E402
+from playwright.sync_api import Page, expect, sync_playwright  # noqa: E402
+
+from coverage.models import Embed, Update  # noqa: E402
+from tests.factories import make_editor, make_embed, make_story, make_update  # noqa: E402
+from tests.test_xss import PAYLOADS, fit, make_hostile_story  # noqa: E402
+
+pytestmark = pytest.mark.browser
+
+CHROMIUM = shutil.which("chromium")
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+]
+POLL_SECONDS = 1
+FEW_POLLS_MS = 5 * POLL_SECONDS * 1000
+EDITOR_PASSWORD = "correct horse battery staple"
+YT = "dQw4w9WgXcQ"
+TWEET_ID = "463440424141459456"
+
+CSP_VIOLATIONS = """
+    window.__cspViolations = [];
+    document.addEventListener("securitypolicyviolation", (event) => {
+        window.__cspViolations.push(event.violatedDirective + " " + event.blockedURI);
+    });
+"""
+
+
+# Fixtures (the pattern of tests/test_browser.py) -------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if not CHROMIUM:
+        message = (
+            "Chromium is not installed, so the browser tests cannot run. "
+            "Install Debian's: apt-get update && apt-get install -y chromium"
+        )
+        if os.environ.get("CI") == "true":
+            pytest.fail(message)
+        pytest.skip(message)
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
+        )
+        yield browser
+        browser.close()
+
+
+@pytest.fixture(autouse=True)
+def fast_polling(settings):
+    settings.LIVE_POLL_SECONDS = POLL_SECONDS
+    settings.LIVE_POLL_MAX_AGE = 0
+
+
+@pytest.fixture
+def server(live_server, transactional_db):
+    """The live server, addressed as 127.0.0.1: the one host a reader's page may ask."""
+    return live_server.url.replace("localhost", "127.0.0.1")
+
+
+@pytest.fixture
+def new_context(browser):
+    contexts = []
+
+    def new_context(**options):
+        context = browser.new_context(viewport={"width": 1280, "height": 800}, **options)
+        context.set_default_timeout(FEW_POLLS_MS)
+        contexts.append(context)
+        return context
+
+    yield new_context
+    for context in contexts:
+        context.close()
+
+
+class Requests:
+    """Every URL a browser context asked for; anything not for 127.0.0.1 is stopped."""
+
+    def __init__(self, context):
+        self.urls: list[str] = []
+        context.route(re.compile(r".*"), self.handle)
+
+    def handle(self, route):
+        url = route.request.url
+        self.urls.append(url)
+        if urlsplit(url).hostname == "127.0.0.1" or url.startswith("data:"):
+            route.continue_()
+        else:
+            route.abort()
+
+    def hosts(self) -> set[str]:
+        return {urlsplit(url).hostname for url in self.urls if not url.startswith("data:")}
+
+
+@pytest.fixture
+def reader(new_context) -> tuple[Page, Requests]:
+    context = new_context()
+    requests = Requests(context)
+    page = context.new_page()
+    page.add_init_script(CSP_VIOLATIONS)
+    return page, requests
+
+
+def log_in(page: Page, server: str) -> None:
+    page.goto(server + "/admin/login/")
+    page.fill("input[name=username]", "editor")
+    page.fill("input[name=password]", EDITOR_PASSWORD)
+    page.click("input[type=submit]")
+    expect(page).to_have_url(re.compile(r"/admin/$"))
+
+
+# Tests -------------------------------------------------------------------------------------
+
+
+def test_pasted_youtube_and_x_links_become_cards_that_load_nothing_third_party_until_play(
+    server, reader, new_context
+):
+    story = make_story(title="Storm day")
+    make_editor(password=EDITOR_PASSWORD)
+    desk = new_context().new_page()
+    log_in(desk, server)
+    desk.goto(f"{server}/admin/coverage/update/add/?story={story.pk}")
+    desk.fill("textarea[name=body]", "Footage from the seafront, and the coastguard's warning.")
+    add_embed = desk.get_by_role("button", name="Add another Embed")
+    add_embed.click()
+    desk.fill("textarea[name='embeds-0-paste']", f"https://youtu.be/{YT}?t=43")
+    add_embed.click()
+    desk.fill("textarea[name='embeds-1-paste']", f"https://x.com/Interior/status/{TWEET_ID}?s=20")
+    desk.click("input[name=_save]")
+    expect(desk).not_to_have_url(re.compile(r"/add/"))
+    video, post = Embed.objects.order_by("position")
+    assert (video.kind, video.provider) == ("video", "YouTube")
+    assert (post.kind, post.provider, post.author_handle) == ("link", "X", "@Interior")
+
+    page, requests = reader
+    page.goto(server + story.get_absolute_url())
+    play = page.locator(".embed-video button.video-play")
+    expect(play).to_have_text("Play (loads YouTube)")
+    expect(page.locator(".embed-link")).to_contain_text("Post by @Interior")
+    expect(page.locator(".embed-link .provider-mark")).to_have_text("X")
+    expect(page.locator(".embed-link a").first).to_have_attribute(
+        "href", f"https://x.com/Interior/status/{TWEET_ID}"
+    )
+    page.wait_for_timeout(2 * POLL_SECONDS * 1000)  # a couple of polls too
+    assert requests.hosts() == {"127.0.0.1"}, requests.urls
+    assert page.locator("iframe").count() == 0
+
+    play.click()
+    frame = page.locator("iframe.video-frame")
+    expect(frame).to_have_attribute(
+        "src", f"https://www.youtube-nocookie.com/embed/{YT}?autoplay=1&start=43"
+    )
+    expect(frame).to_have_attribute("allow", "autoplay; encrypted-media; picture-in-picture")
+    wait_for(page, lambda: "www.youtube-nocookie.com" in requests.hosts())
+    assert requests.hosts() == {"127.0.0.1", "www.youtube-nocookie.com"}, requests.urls
+    assert page.evaluate("window.__cspViolations") == []
+
+
+def test_a_video_arriving_by_poll_plays_too(server, reader):
+    story = make_story()
+    make_update(story)
+    page, requests = reader
+    page.goto(server + story.get_absolute_url())
+    expect(page.locator("#poller")).to_have_attribute("hx-get", re.compile(r"since=\d+"))
+
+    update = make_update(story, body="<p>Later footage.</p>")
+    make_embed(
+        update, kind="video", provider="Vimeo", url="https://vimeo.com/76979871", text="", title=""
+    )
+    play = page.locator(f"#update-{update.pk} button.video-play")
+    expect(play).to_have_text("Play (loads Vimeo)")
+    assert requests.hosts() == {"127.0.0.1"}
+    play.click()
+    expect(page.locator(f"#update-{update.pk} iframe.video-frame")).to_have_attribute(
+        "src", "https://player.vimeo.com/video/76979871?dnt=1&autoplay=1"
+    )
+    wait_for(page, lambda: "player.vimeo.com" in requests.hosts())
+    assert requests.hosts() == {"127.0.0.1", "player.vimeo.com"}
+    assert page.evaluate("window.__cspViolations") == []
+
+
+def test_no_xss_payload_runs_even_with_the_csp_switched_off(server, new_context):
+    story = make_hostile_story()
+    # The CSP would stop most injected script by itself: switch it off in this
+    # browser so that only the escaping is tested.
+    context = new_context(bypass_csp=True)
+    requests = Requests(context)
+    page = context.new_page()
+    page_errors = []
+    page.on("pageerror", lambda error: page_errors.append(str(error)))
+    page.goto(server + story.get_absolute_url())
+    page.wait_for_timeout(300)
+    assert page.evaluate("window.__xss") is None, "a payload ran on the page"
+    expect(page.locator("#updates > article.update")).to_have_count(len(PAYLOADS))
+
+    # More of the same, arriving by poll into the open page.
+    update = make_update(story, headline=fit(Update, "headline", PAYLOADS[0]))
+    for payload in PAYLOADS:
+        make_embed(
+            update,
+            kind="social",
+            author_name=fit(Embed, "author_name", payload),
+            text=payload,
+            provider=fit(Embed, "provider", payload),
+        )
+    expect(page.locator(f"#update-{update.pk}")).to_be_visible()
+
+    # Give anything that would run on load, focus or toggle its chance.
+    page.keyboard.press("Tab")
+    page.mouse.move(300, 300)
+    page.wait_for_timeout(500)
+    assert page.evaluate("window.__xss") is None, "a payload ran after a poll"
+    assert page.evaluate("[...document.querySelectorAll('iframe, svg, object, embed')].length") == 0
+    protocols = page.evaluate("[...new Set([...document.links].map((a) => a.protocol))]")
+    assert set(protocols) <= {"http:", "https:"}
+    assert requests.hosts() == {"127.0.0.1"}, sorted(requests.hosts())
+    assert page_errors == []
+
+
+def wait_for(page: Page, condition, timeout_ms: int = FEW_POLLS_MS) -> None:
+    for _ in range(timeout_ms // 25):
+        if condition():
+            return
+        page.wait_for_timeout(25)
+    pytest.fail("Timed out waiting for the condition")

@@ -1,0 +1,188 @@
+"""Image embeds: uploaded with caption, credit and alt text; shown resized, lazily, sized."""
+
+import io
+import re
+
+import pytest
+from django.core.files.storage import FileSystemStorage
+from django.core.files.uploadedfile import SimpleUploadedFile
+from PIL import Image
+
+from coverage import images
+from coverage.models import Embed, Update
+from tests.factories import make_story, make_update
+from tests.test_embeds import editor_client, post_update  # noqa: F401  (fixture)
+
+pytestmark = pytest.mark.django_db
+
+CAMERA = 0x010F  # EXIF "Make"
+ORIENTATION = 0x0112
+
+
+def picture(width, height, format="JPEG", mode="RGB", orientation=None, **save) -> bytes:
+    image = Image.new(mode, (width, height), (200, 30, 30, 128) if mode == "RGBA" else "red")
+    exif = Image.Exif()
+    exif[CAMERA] = "TestCam"
+    if orientation:
+        exif[ORIENTATION] = orientation
+    buffer = io.BytesIO()
+    if format == "JPEG":
+        save["exif"] = exif.tobytes()
+    image.save(buffer, format, **save)
+    return buffer.getvalue()
+
+
+def upload(data: bytes, name="photo.jpg") -> SimpleUploadedFile:
+    return SimpleUploadedFile(name, data, content_type="image/jpeg")
+
+
+def make_image_embed(update, data: bytes, name="photo.jpg") -> Embed:
+    return Embed.objects.create(
+        update=update,
+        kind=Embed.Kind.IMAGE,
+        image=upload(data, name),
+        caption="Flood water on the high street",
+        credit="Jane Doe/Agency",
+        alt_text="A flooded street with shops on either side",
+    )
+
+
+def test_an_editor_uploads_an_image_and_readers_get_a_resized_lazy_sized_copy(
+    editor_client,  # noqa: F811
+    client,
+):
+    story = make_story()
+    original = picture(4000, 3000)
+    response = post_update(
+        editor_client,
+        story,
+        [
+            {
+                "image": upload(original),
+                "caption": "Flood water on the high street",
+                "credit": "Jane Doe/Agency",
+                "alt_text": "A flooded street",
+            }
+        ],
+    )
+    assert response.status_code == 302
+    embed = Embed.objects.get()
+    assert embed.kind == Embed.Kind.IMAGE  # an upload with no kind is an image
+    # The original is kept as it came.
+    assert (embed.image_width, embed.image_height) == (4000, 3000)
+    with embed.image.open("rb") as stored:
+        assert stored.read() == original
+    # The display copy: 1280 wide, same shape, its size in its name.
+    assert re.fullmatch(
+        r"embeds/display/\d{4}/\d{2}/photo-1280x960(_\w+)?\.jpg", embed.display_image.name
+    )
+    with embed.display_image.open("rb") as stored, Image.open(stored) as shown:
+        assert shown.size == (1280, 960)
+        assert shown.format == "JPEG"
+
+    html = client.get(story.get_absolute_url()).content.decode()
+    img = re.search(r"<img [^>]*>", html.split('class="update-body"')[1])[0]
+    assert f'src="/media/{embed.display_image.name}"' in img
+    assert 'width="1280" height="960"' in img
+    assert 'loading="lazy"' in img and 'decoding="async"' in img
+    assert 'alt="A flooded street"' in img
+    assert "Flood water on the high street" in html
+    assert "Jane Doe/Agency" in html
+
+
+@pytest.mark.parametrize("missing", ["caption", "credit", "alt_text"])
+def test_an_image_needs_caption_credit_and_alt_text(
+    editor_client,  # noqa: F811
+    missing,
+):
+    story = make_story()
+    fields = {"caption": "A caption", "credit": "A credit", "alt_text": "Alt text"}
+    fields[missing] = ""
+    response = post_update(
+        editor_client,
+        story,
+        [{"kind": "image", "image": upload(picture(50, 50)), **fields}],
+        headline="Kept headline",
+    )
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert re.search(rf'id="id_embeds-0-{missing}_error"', html)
+    assert "An image needs a caption, a credit and alt text." in html
+    assert "Kept headline" in html
+    assert not Update.objects.exists()
+
+
+def test_a_sideways_phone_photo_is_turned_upright_and_stripped_of_its_metadata():
+    embed = make_image_embed(make_update(make_story()), picture(3000, 2000, orientation=6))
+    assert "-1280x1920" in embed.display_image.name
+    with embed.display_image.open("rb") as stored, Image.open(stored) as shown:
+        assert shown.size == (1280, 1920)
+        assert not shown.getexif()  # no orientation left to apply twice, no camera, no GPS
+    with embed.image.open("rb") as stored, Image.open(stored) as original:
+        assert original.getexif()[CAMERA] == "TestCam"  # the original keeps everything
+
+
+def test_small_images_are_not_enlarged_and_transparency_is_kept():
+    update = make_update(make_story())
+    small = make_image_embed(update, picture(300, 200))
+    assert "-300x200" in small.display_image.name
+    logo = make_image_embed(update, picture(2000, 1000, "PNG", "RGBA"), "logo.png")
+    assert re.search(r"logo-1280x640(_\w+)?\.png$", logo.display_image.name)
+    with logo.display_image.open("rb") as stored, Image.open(stored) as shown:
+        assert shown.mode == "RGBA"
+
+
+def test_an_animation_is_shown_as_uploaded(client):
+    story = make_story()
+    frames = [Image.new("RGB", (40, 30), color) for color in ("red", "blue")]
+    buffer = io.BytesIO()
+    frames[0].save(buffer, "GIF", save_all=True, append_images=frames[1:])
+    embed = make_image_embed(make_update(story), buffer.getvalue(), "spinner.gif")
+    assert embed.display_image.name == embed.image.name
+    html = client.get(story.get_absolute_url()).content.decode()
+    assert f'src="/media/{embed.image.name}"' in html
+    assert 'width="40" height="30"' in html
+
+
+def test_a_new_upload_gets_a_new_rendition_and_removing_the_image_removes_it():
+    embed = make_image_embed(make_update(make_story()), picture(2000, 1000))
+    first = embed.display_image.name
+    embed.image = upload(picture(1500, 1500), "square.jpg")
+    embed.save()
+    assert "square-1280x1280" in embed.display_image.name
+    assert Embed.objects.get().display_image.name == embed.display_image.name != first
+    embed.image = None
+    embed.save()
+    assert Embed.objects.get().display_image.name == ""
+
+
+def test_an_unreadable_image_falls_back_to_the_upload_without_failing_the_save(caplog):
+    embed = make_image_embed(make_update(make_story()), b"not an image at all")
+    assert Embed.objects.get(pk=embed.pk).display_image.name == ""
+    assert "Could not make the display image" in caplog.text
+    assert images.display_picture(embed).url == embed.image.url
+
+
+def test_rendering_the_card_opens_no_file(client, monkeypatch):
+    story = make_story()
+    make_image_embed(make_update(story), picture(2000, 1500))
+
+    def no_file_access(*args, **kwargs):
+        raise AssertionError("a page render opened an image file")
+
+    monkeypatch.setattr(FileSystemStorage, "open", no_file_access)
+    monkeypatch.setattr(Image, "open", no_file_access)
+    html = client.get(story.get_absolute_url()).content.decode()
+    assert 'width="1280" height="960"' in html
+
+
+def test_renditions_go_through_the_configured_storage(settings):
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "default": {"BACKEND": "django.core.files.storage.InMemoryStorage"},
+    }
+    embed = make_image_embed(make_update(make_story()), picture(1600, 800))
+    storage = embed.display_image.storage
+    for name in (embed.image.name, embed.display_image.name):
+        assert storage.exists(name)
+        assert not (settings.MEDIA_ROOT / name).exists()  # not written around the storage
