@@ -14,7 +14,9 @@ from django.utils import timezone
 from django.utils.html import format_html, strip_tags
 from django.utils.text import Truncator
 
-from coverage.models import Embed, Story, Update
+from coverage import desk
+from coverage.forms import EmbedForm
+from coverage.models import Embed, Story, Update, creation_action, record_version
 
 
 class UpdateSummaryInline(admin.TabularInline):
@@ -47,7 +49,15 @@ class UpdateSummaryInline(admin.TabularInline):
 
 @admin.register(Story)
 class StoryAdmin(admin.ModelAdmin):
-    list_display = ["title", "status", "update_count", "started_at", "ended_at", "post_link"]
+    list_display = [
+        "title",
+        "status",
+        "update_count",
+        "started_at",
+        "ended_at",
+        "desk_link",
+        "post_link",
+    ]
     list_filter = ["status"]
     search_fields = ["title", "slug"]
     prepopulated_fields = {"slug": ["title"]}
@@ -64,6 +74,20 @@ class StoryAdmin(admin.ModelAdmin):
         ("Original entry", {"fields": ["original_entry"]}),
     ]
     actions = ["go_live", "end_coverage"]
+
+    def get_urls(self):
+        # Before the admin's own: its "<path:object_id>/" would swallow them.
+        return desk.Desk(self).urls() + super().get_urls()
+
+    def has_run_permission(self, request, obj=None):
+        return desk.can_run_story(request.user)
+
+    def get_readonly_fields(self, request, obj=None):
+        fields = list(super().get_readonly_fields(request, obj))
+        if not self.has_run_permission(request):
+            # Going live and ending are an editor's call (the run_story permission).
+            fields += ["status", "started_at", "ended_at", "previous"]
+        return fields
 
     def get_queryset(self, request):
         return (
@@ -85,27 +109,36 @@ class StoryAdmin(admin.ModelAdmin):
         return story.published_count
 
     @admin.display(description="")
+    def desk_link(self, story):
+        url = reverse("admin:coverage_story_desk", args=[story.pk])
+        return format_html('<a class="button" href="{}">Open the desk</a>', url)
+
+    @admin.display(description="")
     def post_link(self, story):
         url = reverse("admin:coverage_update_add") + f"?story={story.pk}"
         return format_html('<a class="button" href="{}">Post an update</a>', url)
 
-    @admin.action(description="Go live with the selected stories")
+    @admin.action(description="Go live with the selected stories", permissions=["run"])
     def go_live(self, request, queryset):
         for story in queryset:
             story.go_live()
+            self.log_change(request, story, "Went live.")
         self.message_user(request, f"{len(queryset)} stories are live.", messages.SUCCESS)
 
-    @admin.action(description="End coverage of the selected stories")
+    @admin.action(description="End coverage of the selected stories", permissions=["run"])
     def end_coverage(self, request, queryset):
         for story in queryset:
             story.end_coverage()
+            self.log_change(request, story, "Ended coverage.")
         self.message_user(request, f"Coverage of {len(queryset)} stories ended.", messages.SUCCESS)
 
 
 class EmbedInline(admin.StackedInline):
     model = Embed
+    form = EmbedForm
     extra = 0
     fields = [
+        "paste",
         "kind",
         "position",
         "url",
@@ -145,8 +178,37 @@ class UpdateForm(forms.ModelForm):
         ]
         widgets = {"body": forms.Textarea(attrs={"rows": 8, "cols": 80})}
 
+    # The version the editor loaded: a save over someone else's newer one is refused.
+    loaded_version = forms.IntegerField(widget=forms.HiddenInput, required=False)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.instance.pk:
+            self.fields["loaded_version"].initial = self.instance.version
+
     def clean_published_at(self):
         return self.cleaned_data["published_at"] or timezone.now()
+
+    def clean(self):
+        data = super().clean()
+        loaded = data.get("loaded_version")
+        if self.instance.pk and loaded is not None:
+            # The admin saves inside one transaction: this row lock holds until
+            # the save, so the compare and the save cannot interleave with another.
+            current = (
+                Update.objects.select_for_update()
+                .filter(pk=self.instance.pk)
+                .values_list("version", flat=True)
+                .first()
+            )
+            if current != loaded:
+                raise forms.ValidationError(
+                    f"Someone else saved this update (now version {current}) after you opened "
+                    "it, so your changes were not saved. Your text is kept here; open the "
+                    "update in another tab to see theirs.",
+                    code="conflict",
+                )
+        return data
 
 
 @admin.register(Update)
@@ -187,6 +249,21 @@ class UpdateAdmin(admin.ModelAdmin):
         fields = list(super().get_fields(request, obj))
         return fields if obj else [f for f in fields if f not in self.readonly_fields]
 
+    def has_publish_permission(self, request, obj=None):
+        return desk.can_publish(request.user)
+
+    def has_change_permission(self, request, obj=None):
+        # Contributors change their own unpublished updates only (as on the desk).
+        if obj is not None and not desk.can_edit(request.user, obj):
+            return False
+        return super().has_change_permission(request, obj)
+
+    def get_readonly_fields(self, request, obj=None):
+        fields = list(super().get_readonly_fields(request, obj))
+        if not self.has_publish_permission(request):
+            fields += ["status", "pinned"]
+        return fields
+
     @admin.display(description="Time", ordering="published_at")
     def gmt_stamp(self, update):
         return update.stamp
@@ -205,9 +282,27 @@ class UpdateAdmin(admin.ModelAdmin):
         return False
 
     def save_model(self, request, obj, form, change):
+        if not change and not self.has_publish_permission(request):
+            # The status field is read-only for contributors; the model's default
+            # (published) must not slip through.
+            obj.status = Update.Status.DRAFT
+        text_changed = {"headline", "body", "correction_note"} & set(form.changed_data)
+        if change and obj.is_published and text_changed:
+            obj.edited_at = timezone.now()
         super().save_model(request, obj, form, change)
         if not change:
             obj.authors.add(request.user)
+            record_version(obj, creation_action(obj), request.user, created=True)
+        else:
+            action = Update.Action.SCHEDULED if obj.is_scheduled() else Update.Action.EDITED
+            record_version(obj, action, request.user)
+
+    def log_addition(self, request, obj, message):
+        # record_version() already wrote the admin history for this save.
+        return None
+
+    def log_change(self, request, obj, message):
+        return None
 
     def response_add(self, request, obj, post_url_continue=None):
         # Back to the story after posting, the way a live desk works.
@@ -219,26 +314,27 @@ class UpdateAdmin(admin.ModelAdmin):
     def redirect_to_story(self, update):
         return HttpResponseRedirect(reverse("admin:coverage_story_change", args=[update.story_id]))
 
-    @admin.action(description="Retract the selected updates (readers no longer see them)")
+    @admin.action(
+        description="Retract the selected updates (readers no longer see them)",
+        permissions=["publish"],
+    )
     def retract(self, request, queryset):
         for update in queryset.filter(retracted_at__isnull=True):
-            update.retract()
+            update.retract(request.user)
         self.message_user(request, "Retracted.", messages.SUCCESS)
 
-    @admin.action(description="Restore the selected retracted updates")
+    @admin.action(description="Restore the selected retracted updates", permissions=["publish"])
     def restore(self, request, queryset):
         for update in queryset.filter(retracted_at__isnull=False):
-            update.restore()
+            update.restore(request.user)
         self.message_user(request, "Restored.", messages.SUCCESS)
 
-    @admin.action(description="Pin the selected updates")
+    @admin.action(description="Pin the selected updates", permissions=["publish"])
     def pin(self, request, queryset):
         for update in queryset.filter(pinned=False):
-            update.pinned = True
-            update.save()
+            update.set_pinned(True, request.user)
 
-    @admin.action(description="Unpin the selected updates")
+    @admin.action(description="Unpin the selected updates", permissions=["publish"])
     def unpin(self, request, queryset):
         for update in queryset.filter(pinned=True):
-            update.pinned = False
-            update.save()
+            update.set_pinned(False, request.user)

@@ -6,13 +6,17 @@ pages poll with the revision they last saw, so nothing they have not seen can
 slip past them: new, edited, retracted or re-dated updates alike.
 """
 
+import datetime as dt
+import uuid
+
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator
-from django.db import models, transaction
+from django.db import IntegrityError, models, transaction
 from django.db.models import F, Q
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.text import slugify
 
 from coverage import live
 from coverage.sanitize import sanitize_html
@@ -172,6 +176,50 @@ class Story(models.Model):
         self.status = self.Status.ENDED
         self.save()
 
+    def start_next_day(self, title: str = "", now=None) -> tuple["Story", bool]:
+        """Open the next day's coverage: a new live story linked back to this one
+        (which then says "Coverage continues"), with its lead text and image, and
+        end this one. One transaction: readers never see one without the other.
+
+        Returns (the next day's story, created). A story that already continues
+        somewhere returns that story: a second press (or a second editor) does
+        not start a second next day.
+        """
+        now = now or timezone.now()
+        title = title.strip() or self.title
+        with transaction.atomic():
+            # Locked, so that two editors pressing at once make one next day.
+            locked = Story.objects.select_for_update().get(pk=self.pk)
+            existing = locked.following.order_by("-started_at", "-id").first()
+            if existing is not None:
+                return existing, False
+            following = Story.objects.create(
+                slug=self.next_day_slug(title, now),
+                title=title,
+                standfirst=locked.standfirst,
+                lead_image=locked.lead_image.name,
+                lead_image_caption=locked.lead_image_caption,
+                lead_image_credit=locked.lead_image_credit,
+                lead_image_alt=locked.lead_image_alt,
+                status=self.Status.LIVE,
+                started_at=now,
+                previous=locked,
+            )
+            if locked.status != self.Status.ENDED:
+                locked.end_coverage()
+        self.refresh_from_db()
+        return following, True
+
+    @staticmethod
+    def next_day_slug(title: str, now) -> str:
+        """'eastmouth-floods-2026-11-26', with -2, -3... if that is taken."""
+        base = f"{slugify(title)[:90].strip('-') or 'coverage'}-{now:%Y-%m-%d}"
+        slug, n = base, 1
+        while Story.objects.filter(slug=slug).exists():
+            n += 1
+            slug = f"{base}-{n}"
+        return slug
+
 
 class UpdateQuerySet(models.QuerySet):
     def published(self, now=None):
@@ -211,6 +259,22 @@ class Update(models.Model):
         DRAFT = "draft", "Draft"
         SUBMITTED = "submitted", "Awaiting approval"
         PUBLISHED = "published", "Published"
+
+    class Action(models.TextChoices):
+        """What an audit row (UpdateVersion.action) records."""
+
+        DRAFTED = "drafted", "Saved as a draft"
+        SUBMITTED = "submitted", "Submitted for approval"
+        PUBLISHED = "published", "Published"
+        SCHEDULED = "scheduled", "Scheduled"
+        EDITED = "edited", "Edited"
+        RETRACTED = "retracted", "Retracted"
+        RESTORED = "restored", "Restored"
+        PINNED = "pinned", "Pinned"
+        UNPINNED = "unpinned", "Unpinned"
+        KEY_EVENT = "key_event", "Marked as a key event"
+        NOT_KEY_EVENT = "not_key_event", "No longer a key event"
+        ORIGINAL = "original", "As it was before its first recorded edit"
 
     story = models.ForeignKey(Story, on_delete=models.CASCADE, related_name="updates")
     headline = models.CharField(max_length=200, blank=True)
@@ -312,14 +376,66 @@ class Update(models.Model):
             super().save(*args, **kwargs)
             live.refresh_on_commit(self.story_id)
 
-    def retract(self):
-        """Withdraw from readers; the row stays as a tombstone."""
-        self.retracted_at = timezone.now()
-        self.save()
+    @property
+    def is_published(self):
+        return self.status == self.Status.PUBLISHED
 
-    def restore(self):
-        self.retracted_at = None
-        self.save()
+    def is_scheduled(self, now=None):
+        return self.is_published and self.published_at > (now or timezone.now())
+
+    # Each action below is one transaction: the change, the story's revision
+    # and the audit row (UpdateVersion, plus the admin's history when someone
+    # did it) commit together. Callers that act on a row another editor may be
+    # changing load it with select_for_update() first.
+
+    def retract(self, actor=None):
+        """Withdraw from readers; the row stays as a tombstone."""
+        with transaction.atomic():
+            self.retracted_at = timezone.now()
+            self.save()
+            record_version(self, self.Action.RETRACTED, actor)
+
+    def restore(self, actor=None):
+        with transaction.atomic():
+            self.retracted_at = None
+            self.save()
+            record_version(self, self.Action.RESTORED, actor)
+
+    def set_pinned(self, pinned: bool, actor=None):
+        with transaction.atomic():
+            self.pinned = pinned
+            self.save()
+            record_version(self, self.Action.PINNED if pinned else self.Action.UNPINNED, actor)
+
+    def set_key_event(self, key_event: bool, actor=None):
+        with transaction.atomic():
+            self.key_event = key_event
+            self.save()
+            action = self.Action.KEY_EVENT if key_event else self.Action.NOT_KEY_EVENT
+            record_version(self, action, actor)
+
+    def submit(self, actor=None):
+        """A contributor's draft goes to the editors' "Awaiting approval" list."""
+        with transaction.atomic():
+            self.status = self.Status.SUBMITTED
+            self.save()
+            record_version(self, self.Action.SUBMITTED, actor)
+
+    def publish(self, actor=None, now=None):
+        """Publish a draft or approve a submission.
+
+        A time left empty when the draft was written (stamped as it was
+        created) becomes the time it goes out; a time the writer set (a
+        backdate or a schedule) is kept.
+        """
+        now = (now or timezone.now()).replace(microsecond=0)
+        with transaction.atomic():
+            if abs(self.published_at - self.created_at) < AUTO_STAMP_TOLERANCE:
+                self.published_at = now
+            self.status = self.Status.PUBLISHED
+            self.save()
+            action = self.Action.SCHEDULED if self.published_at > now else self.Action.PUBLISHED
+            record_version(self, action, actor)
 
     def touch(self):
         """Record that something inside the update (an embed) changed."""
@@ -430,3 +546,150 @@ class UpdateVersion(models.Model):
 
     def __str__(self):
         return f"{self.update_id} v{self.version} {self.action}"
+
+    @property
+    def action_label(self):
+        try:
+            return Update.Action(self.action).label
+        except ValueError:
+            return self.action
+
+
+# A compose form left with an empty time stamps the update as it is created;
+# publish() tells such a draft from one whose writer chose a time by this.
+AUTO_STAMP_TOLERANCE = dt.timedelta(seconds=5)
+
+EDITABLE_TEXT = ("headline", "body", "correction_note")
+
+
+class EditConflict(Exception):
+    """Another editor saved the update after this editor loaded it."""
+
+    def __init__(self, current: Update):
+        self.current = current
+        super().__init__(f"update {current.pk} is at version {current.version}")
+
+
+def record_version(update: Update, action: str, actor=None, *, created=False) -> UpdateVersion:
+    """The audit row for one action: who, when, and the text as it stood after.
+
+    Also written to the admin's history (LogEntry) when a person did it, so the
+    update's History page in the admin tells the same story.
+    """
+    version = UpdateVersion.objects.create(
+        update=update,
+        version=update.version,
+        action=action,
+        actor=actor,
+        headline=update.headline,
+        body=update.body,
+        correction_note=update.correction_note,
+        status=update.status,
+        published_at=update.published_at,
+    )
+    if actor is not None and actor.pk is not None:
+        from django.contrib.admin.models import ADDITION, CHANGE, LogEntry
+
+        LogEntry.objects.log_actions(
+            actor.pk,
+            [update],
+            ADDITION if created else CHANGE,
+            change_message=f"{Update.Action(action).label} (version {update.version}).",
+            single_object=True,
+        )
+    return version
+
+
+def post_update(
+    story: Story,
+    *,
+    actor=None,
+    status: str = Update.Status.PUBLISHED,
+    client_token: uuid.UUID | None = None,
+    embeds=(),
+    **fields,
+) -> tuple[Update, bool]:
+    """Create an update (and its embeds) from the compose form: (update, created).
+
+    A ``client_token`` that already created an update returns that update and
+    creates nothing: a double click or a resubmitted form posts once. An empty
+    ``published_at`` stamps the current time.
+    """
+    if client_token is not None:
+        existing = Update.objects.filter(client_token=client_token).first()
+        if existing is not None:
+            return existing, False
+    if fields.get("published_at") is None:
+        fields["published_at"] = timezone.now()
+    update = Update(story=story, status=status, client_token=client_token, **fields)
+    try:
+        with transaction.atomic():
+            update.save()
+            if actor is not None:
+                update.authors.add(actor)
+            for position, embed in enumerate(embeds):
+                embed.update = update
+                embed.position = position
+                embed.save()
+            update.refresh_from_db(fields=["revision", "version"])
+            record_version(update, creation_action(update), actor, created=True)
+    except IntegrityError:
+        # The same form, posted twice at once: the other request's insert won.
+        existing = Update.objects.filter(client_token=client_token).first()
+        if client_token is None or existing is None:
+            raise
+        return existing, False
+    return update, True
+
+
+def creation_action(update: Update) -> str:
+    if update.status == Update.Status.DRAFT:
+        return Update.Action.DRAFTED
+    if update.status == Update.Status.SUBMITTED:
+        return Update.Action.SUBMITTED
+    return Update.Action.SCHEDULED if update.is_scheduled() else Update.Action.PUBLISHED
+
+
+def edit_update(update_id: int, *, expected_version: int, actor=None, **changes) -> Update:
+    """Save an editor's changes if nobody else saved the update since they loaded it.
+
+    The compare and the save happen under the row lock, so of two editors who
+    loaded the same version exactly one succeeds; the other gets
+    :class:`EditConflict` carrying the current update. A published update keeps
+    its time unless ``published_at`` is passed; a change to its text stamps
+    ``edited_at``.
+    """
+    now = timezone.now()
+    with transaction.atomic():
+        update = Update.objects.select_for_update().get(pk=update_id)
+        proposed = {name: value for name, value in changes.items() if value is not None}
+        if "body" in proposed:
+            proposed["body"] = sanitize_html(proposed["body"])
+        if "published_at" in proposed:
+            proposed["published_at"] = proposed["published_at"].replace(microsecond=0)
+        unchanged = all(getattr(update, name) == value for name, value in proposed.items())
+        if update.version != expected_version:
+            if unchanged:
+                # The same form posted twice (or both editors made the same
+                # change): what they asked for is already there.
+                return update
+            raise EditConflict(update)
+        if unchanged:
+            return update
+        if not update.versions.exists():
+            # Made before versions were recorded (or by a script): keep the text
+            # this edit replaces.
+            record_version(update, Update.Action.ORIGINAL)
+        text_changed = any(
+            getattr(update, name) != proposed[name] for name in EDITABLE_TEXT if name in proposed
+        )
+        retimed = "published_at" in proposed and proposed["published_at"] != update.published_at
+        for name, value in proposed.items():
+            setattr(update, name, value)
+        if text_changed and update.is_published:
+            update.edited_at = now
+        update.save()
+        scheduled = retimed and update.is_scheduled(now)
+        action = Update.Action.SCHEDULED if scheduled else Update.Action.EDITED
+        record_version(update, action, actor)
+    return update

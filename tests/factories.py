@@ -4,10 +4,11 @@ import datetime as dt
 import itertools
 
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import Permission
+from django.contrib.auth.models import Group
 from django.utils import timezone
 
 from coverage.models import Embed, Story, Update
+from coverage.roles import CONTRIBUTOR, EDITOR, install_roles
 
 _counter = itertools.count(1)
 
@@ -35,7 +36,21 @@ def make_embed(update: Update, **fields) -> Embed:
     return Embed.objects.create(update=update, **fields)
 
 
-def make_editor(username="editor", password="correct horse battery staple"):
-    user = get_user_model().objects.create_user(username=username, password=password, is_staff=True)
-    user.user_permissions.set(Permission.objects.filter(content_type__app_label="coverage"))
+def make_user(username, password="correct horse battery staple", *, role=None, is_staff=True):
+    """A user in one of the newsroom's roles (auth groups), or in none."""
+    user = get_user_model().objects.create_user(
+        username=username, password=password, is_staff=is_staff
+    )
+    if role:
+        # A flushed database (live-server tests) has lost the migration's groups.
+        install_roles(only_missing=True)
+        user.groups.add(Group.objects.get(name=role))
     return user
+
+
+def make_editor(username="editor", password="correct horse battery staple"):
+    return make_user(username, password, role=EDITOR)
+
+
+def make_contributor(username="contributor", password="correct horse battery staple"):
+    return make_user(username, password, role=CONTRIBUTOR)

@@ -5,7 +5,7 @@ import io
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import Permission
+from django.contrib.auth.models import Group
 from django.core.files.base import ContentFile
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
@@ -14,6 +14,7 @@ from django.utils.crypto import get_random_string
 from PIL import Image, ImageDraw
 
 from coverage.models import Embed, Story, Update
+from coverage.roles import EDITOR, install_roles
 
 EDITOR_USERNAME = "editor"
 
@@ -224,7 +225,11 @@ class Command(BaseCommand):
         editor.set_password(password)
         editor.is_staff = True
         editor.save()
-        editor.user_permissions.set(Permission.objects.filter(content_type__app_label="coverage"))
+        # The Editor role (migration 0003), not loose permissions: the demo
+        # editor can do what a newsroom's editors can, and no more.
+        install_roles(only_missing=True)
+        editor.user_permissions.clear()
+        editor.groups.add(Group.objects.get(name=EDITOR))
         return password
 
     def make_stories(self):

@@ -1,0 +1,169 @@
+// The posting desk's helper. htmx posts the forms and swaps the answers; this
+// file adds the keyboard (Ctrl/Cmd+Enter publishes), the formatting buttons,
+// the GMT clock, and puts rows that arrive or change status in the right list.
+// Everything it does is a convenience: the desk works with plain form posts.
+(() => {
+  "use strict";
+
+  const isRow = (el) => el && el.nodeType === 1 && el.classList.contains("desk-row");
+
+  // The clock shows the server's GMT time, corrected for this machine's clock.
+  const clock = document.getElementById("gmt-clock");
+  if (clock) {
+    const offset = Number(clock.dataset.epochMs) - Date.now();
+    const tick = () => {
+      const now = new Date(Date.now() + offset);
+      clock.textContent = now.toISOString().slice(11, 19);
+      clock.dateTime = now.toISOString();
+    };
+    tick();
+    setInterval(tick, 1000);
+  }
+
+  // Rows --------------------------------------------------------------------
+
+  // Keys are fixed-width strings (pinned, time, id): larger sorts first.
+  function place(row) {
+    const list = document.getElementById("desk-list-" + row.dataset.section);
+    if (!list) return false;
+    const key = row.dataset.sort;
+    for (const sibling of list.children) {
+      if (sibling !== row && isRow(sibling) && sibling.dataset.sort < key) {
+        if (row.nextElementSibling !== sibling) list.insertBefore(row, sibling);
+        return true;
+      }
+    }
+    if (row.parentElement !== list || row.nextElementSibling) list.appendChild(row);
+    return true;
+  }
+
+  // A row in the wrong list (its status changed) or out of order (re-timed,
+  // pinned) moves; the others stay put, so nobody's focus is taken away.
+  function tidy() {
+    for (const row of document.querySelectorAll(".desk-list > .desk-row")) {
+      const list = row.parentElement;
+      const prev = row.previousElementSibling;
+      const next = row.nextElementSibling;
+      const misplaced =
+        list.dataset.section !== row.dataset.section ||
+        (isRow(prev) && prev.dataset.sort < row.dataset.sort) ||
+        (isRow(next) && next.dataset.sort > row.dataset.sort);
+      if (misplaced) place(row);
+    }
+  }
+
+  // A row the page does not have yet (posted here or by a colleague).
+  document.body.addEventListener("htmx:oobErrorNoTarget", (event) => {
+    const row = event.detail.content;
+    if (!isRow(row) || !place(row)) return;
+    htmx.process(row);
+  });
+
+  document.body.addEventListener("htmx:oobBeforeSwap", (event) => {
+    const target = event.detail.target;
+    // Never replace a row someone is editing here: tell them instead. Their
+    // save then meets the other version (the server refuses a stale one).
+    if (isRow(target) && target.classList.contains("is-editing")) {
+      event.preventDefault();
+      const incoming = event.detail.fragment.firstElementChild;
+      if (incoming && Number(incoming.dataset.version) > Number(target.dataset.version)) {
+        target.querySelector(".desk-changed-elsewhere")?.removeAttribute("hidden");
+      }
+      return;
+    }
+    // Nor the story's box while someone is typing in it (the next day's title).
+    if (target.id === "desk-story-status" && target.contains(document.activeElement)) {
+      event.preventDefault();
+    }
+  });
+
+  document.body.addEventListener("htmx:afterSettle", tidy);
+
+  // New content: show its formatting buttons; put the cursor where the
+  // writing happens.
+  document.body.addEventListener("htmx:load", (event) => {
+    const el = event.detail.elt;
+    if (!(el instanceof Element)) return;
+    for (const toolbar of el.querySelectorAll(".desk-toolbar")) toolbar.hidden = false;
+    if (el.id === "compose" || el.classList.contains("is-editing")) {
+      const body = el.querySelector("textarea.desk-body");
+      if (body && !el.querySelector(".errorlist")) body.focus();
+      else el.querySelector(".errorlist, .errornote")?.scrollIntoView({ block: "center" });
+    }
+  });
+
+  // What the server refused (a permission, a missing update) is said, not swallowed.
+  const alertBox = document.getElementById("desk-alert");
+  document.body.addEventListener("htmx:responseError", (event) => {
+    if (!alertBox) return;
+    const xhr = event.detail.xhr;
+    alertBox.textContent =
+      xhr.status === 403
+        ? "You do not have permission to do that."
+        : `The server could not do that (${xhr.status}). Reload the page and try again.`;
+    alertBox.hidden = false;
+  });
+  document.body.addEventListener("htmx:sendError", () => {
+    if (!alertBox) return;
+    alertBox.textContent = "The server cannot be reached; nothing was sent. Try again.";
+    alertBox.hidden = false;
+  });
+  document.body.addEventListener("htmx:beforeRequest", (event) => {
+    if (alertBox && event.detail.elt.id !== "desk-poller") alertBox.hidden = true;
+  });
+
+  // Writing -----------------------------------------------------------------
+
+  function wrap(textarea, tag) {
+    const { selectionStart: start, selectionEnd: end, value } = textarea;
+    let open = `<${tag}>`;
+    if (tag === "a") {
+      const url = (window.prompt("Link to (https://…)", "https://") || "").trim();
+      if (!/^https?:\/\/[^\s"<>]+$/i.test(url)) {
+        textarea.focus();
+        return;
+      }
+      open = `<a href="${url}">`;
+    }
+    const close = `</${tag}>`;
+    const selected = value.slice(start, end);
+    textarea.focus();
+    textarea.setRangeText(open + selected + close, start, end, "end");
+    if (!selected) {
+      const inside = start + open.length;
+      textarea.setSelectionRange(inside, inside);
+    }
+    textarea.dispatchEvent(new Event("input", { bubbles: true }));
+  }
+
+  for (const toolbar of document.querySelectorAll(".desk-toolbar")) toolbar.hidden = false;
+
+  document.addEventListener("click", (event) => {
+    const button = event.target.closest?.(".desk-toolbar button[data-wrap]");
+    if (!button) return;
+    const textarea = button.closest(".desk-field")?.querySelector("textarea.desk-body");
+    if (textarea) wrap(textarea, button.dataset.wrap);
+  });
+
+  const SHORTCUTS = { b: "strong", i: "em", k: "a" };
+
+  document.addEventListener("keydown", (event) => {
+    if (!(event.ctrlKey || event.metaKey) || event.altKey) return;
+    const target = event.target;
+    const form = target.closest?.("form.desk-compose, form.desk-edit-form");
+    if (!form) return;
+    // Ctrl/Cmd+Enter: publish (or submit, or save) from anywhere in the form.
+    if (event.key === "Enter") {
+      const button = form.querySelector(".desk-publish, .desk-save");
+      if (!button || button.disabled || button.closest("fieldset:disabled")) return;
+      event.preventDefault();
+      button.click();
+      return;
+    }
+    const tag = SHORTCUTS[event.key.toLowerCase()];
+    if (tag && target.matches("textarea.desk-body") && !event.shiftKey) {
+      event.preventDefault();
+      wrap(target, tag);
+    }
+  });
+})();

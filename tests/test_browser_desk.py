@@ -1,0 +1,296 @@
+"""The posting desk in a real browser: Chromium, driven by Playwright, against the live server.
+
+Editors and contributors work in their own browser contexts (separate logins);
+a reader keeps the story open in another. Chromium is Debian's, launched as in
+test_browser.py; without it these tests are skipped, or fail when CI is "true".
+"""
+
+import os
+
+# Playwright's sync API runs an event loop in this thread, so Django would
+# refuse ORM calls from test code while a browser is open (SynchronousOnlyOperation).
+os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+
+import re  # noqa: E402
+import shutil  # noqa: E402
+
+import pytest  # noqa: E402
+from playwright.sync_api import Page, expect, sync_playwright  # noqa: E402
+
+from coverage.models import Update  # noqa: E402
+from tests.factories import make_contributor, make_editor, make_story, make_update  # noqa: E402
+
+pytestmark = pytest.mark.browser
+
+CHROMIUM = shutil.which("chromium")
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+]
+
+POLL_SECONDS = 1
+# "A few poll intervals": the bound for anything that waits on a poll.
+FEW_POLLS_MS = 5 * POLL_SECONDS * 1000
+PASSWORD = "correct horse battery staple"
+
+CSP_WATCH = """
+window.__cspViolations = [];
+document.addEventListener("securitypolicyviolation", (event) => {
+  window.__cspViolations.push(event.violatedDirective + " " + event.blockedURI);
+});
+"""
+
+
+# Fixtures ------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if not CHROMIUM:
+        message = (
+            "Chromium is not installed, so the browser tests cannot run. "
+            "Install Debian's: apt-get update && apt-get install -y chromium"
+        )
+        if os.environ.get("CI") == "true":
+            pytest.fail(message)
+        pytest.skip(message)
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
+        )
+        yield browser
+        browser.close()
+
+
+@pytest.fixture(autouse=True)
+def fast_polling(settings):
+    settings.LIVE_POLL_SECONDS = POLL_SECONDS
+    settings.LIVE_POLL_MAX_AGE = 0
+
+
+@pytest.fixture
+def server(live_server, transactional_db):
+    """The live server's base URL, over a database that really commits."""
+    return live_server.url
+
+
+@pytest.fixture
+def new_context(browser):
+    contexts = []
+
+    def new_context(**options):
+        context = browser.new_context(viewport={"width": 1280, "height": 900}, **options)
+        context.set_default_timeout(FEW_POLLS_MS)
+        contexts.append(context)
+        return context
+
+    yield new_context
+    for context in contexts:
+        context.close()
+
+
+# Helpers -------------------------------------------------------------------
+
+
+def logged_in(new_context, server, user, **options) -> Page:
+    page = new_context(**options).new_page()
+    page.add_init_script(CSP_WATCH)
+    page.goto(server + "/admin/login/")
+    page.fill("input[name=username]", user.username)
+    page.fill("input[name=password]", PASSWORD)
+    page.click("input[type=submit]")
+    expect(page).to_have_url(re.compile(r"/admin/$"))
+    return page
+
+
+def open_desk(page: Page, server: str, story) -> None:
+    page.goto(f"{server}/admin/coverage/story/{story.pk}/desk/")
+    expect(page.locator("#desk-poller")).to_have_attribute("hx-get", re.compile(r"since=\d+"))
+    page.evaluate("window.__marker = 1")
+
+
+def open_story(page: Page, server: str, story) -> None:
+    page.goto(server + story.get_absolute_url())
+    expect(page.locator("#poller")).to_have_attribute("hx-get", re.compile(r"since=\d+"))
+    page.evaluate("window.__marker = 1")
+
+
+def assert_not_reloaded(page: Page) -> None:
+    assert page.evaluate("window.__marker") == 1, "the page reloaded or navigated away"
+
+
+def assert_no_csp_violations(page: Page) -> None:
+    assert page.evaluate("window.__cspViolations") == []
+
+
+def row(page: Page, update) -> object:
+    return page.locator(f"#desk-update-{update.pk}")
+
+
+# Tests ---------------------------------------------------------------------
+
+
+def test_an_editor_publishes_with_the_keyboard_and_an_open_reader_page_shows_it(
+    server, new_context
+):
+    story = make_story(title="Budget day")
+    make_update(story, body="<p>The chancellor arrives.</p>")
+    editor = make_editor()
+    reader = new_context().new_page()
+    open_story(reader, server, story)
+
+    desk = logged_in(new_context, server, editor)
+    open_desk(desk, server, story)
+    # Two interactions: type (the body has the focus), Ctrl+Enter.
+    desk.keyboard.type("The chancellor rises to speak.")
+    desk.keyboard.press("Control+Enter")
+
+    expect(desk.locator("#compose .desk-posted")).to_contain_text("Published: UPDATE")
+    update = Update.objects.get(body__contains="rises to speak")
+    expect(row(desk, update)).to_contain_text("The chancellor rises to speak.")
+    expect(desk.locator("#desk-list-published > .desk-row").first).to_have_id(
+        f"desk-update-{update.pk}"
+    )
+    # A fresh, empty compose box with the cursor in it: ready for the next one.
+    body = desk.locator("#compose textarea[name=body]")
+    expect(body).to_have_value("")
+    expect(body).to_be_focused()
+    assert_not_reloaded(desk)
+
+    article = reader.locator(f"#update-{update.pk}")
+    expect(article).to_contain_text("The chancellor rises to speak.")
+    expect(article.locator(".update-stamp")).to_have_text(f"UPDATE {update.stamp}")
+    assert_not_reloaded(reader)
+    assert_no_csp_violations(desk)
+    assert Update.objects.filter(story=story).count() == 2
+
+
+def test_bad_input_gets_an_error_in_place_and_keeps_the_text(server, new_context):
+    story = make_story()
+    desk = logged_in(new_context, server, make_editor())
+    open_desk(desk, server, story)
+    desk.fill("#compose textarea[name=body]", "Words I do not want to type again.")
+    desk.fill("#compose input[name=time]", "25:61")
+    desk.keyboard.press("Control+Enter")
+
+    expect(desk.locator("#compose .errorlist")).to_contain_text("not a time")
+    expect(desk.locator("#compose textarea[name=body]")).to_have_value(
+        "Words I do not want to type again."
+    )
+    expect(desk.locator("#compose input[name=time]")).to_have_value("25:61")
+    assert not Update.objects.exists()
+
+    desk.fill("#compose input[name=time]", "")
+    desk.keyboard.press("Control+Enter")
+    expect(desk.locator("#compose .desk-posted")).to_be_visible()
+    assert Update.objects.count() == 1
+    assert_not_reloaded(desk)
+
+
+def test_two_editors_editing_one_update_get_a_conflict_and_nothing_is_lost(server, new_context):
+    story = make_story()
+    update = make_update(story, body="<p>The river peaked at 5.9 metres.</p>")
+    alice = logged_in(new_context, server, make_editor("alice"))
+    bob = logged_in(new_context, server, make_editor("bob"))
+    for desk in (alice, bob):
+        open_desk(desk, server, story)
+        row(desk, update).get_by_role("link", name="Edit").click()
+        expect(row(desk, update).locator("textarea[name=body]")).to_be_visible()
+
+    alice_body = row(alice, update).locator("textarea[name=body]")
+    alice_body.fill("The river peaked at 6.1 metres.")
+    alice_body.press("Control+Enter")
+    expect(row(alice, update)).not_to_have_class(re.compile("is-editing"))
+    expect(row(alice, update)).to_contain_text("6.1 metres")
+
+    # Bob's desk hears of it but leaves his open form alone, and says so.
+    expect(row(bob, update).locator(".desk-changed-elsewhere")).to_be_visible()
+    bob_body = row(bob, update).locator("textarea[name=body]")
+    bob_body.fill("The river peaked at 6 metres, the agency says.")
+    row(bob, update).get_by_role("button", name="Save changes").click()
+
+    conflict = row(bob, update).locator(".desk-conflict")
+    expect(conflict).to_contain_text("alice changed this update")
+    expect(conflict).to_contain_text("6.1 metres")
+    expect(row(bob, update).locator("textarea[name=body]")).to_have_value(
+        "The river peaked at 6 metres, the agency says."
+    )
+    update.refresh_from_db()
+    assert "6.1 metres" in update.body  # Alice's save stands
+
+    # Bob, having seen Alice's version, saves his deliberately.
+    row(bob, update).get_by_role("button", name="Save changes").click()
+    expect(row(bob, update)).not_to_have_class(re.compile("is-editing"))
+    expect(row(bob, update)).to_contain_text("the agency says")
+    # And Alice's desk follows.
+    expect(row(alice, update)).to_contain_text("the agency says")
+    update.refresh_from_db()
+    actors = [v.actor.username for v in update.versions.filter(action="edited").order_by("id")]
+    assert actors == ["alice", "bob"]
+    for desk in (alice, bob):
+        assert_not_reloaded(desk)
+        assert_no_csp_violations(desk)
+
+
+def test_a_contributor_submits_an_editor_approves_and_the_reader_sees_it(server, new_context):
+    story = make_story(title="Storm")
+    make_update(story, body="<p>Winds pick up.</p>")
+    reader = new_context().new_page()
+    open_story(reader, server, story)
+    editor_desk = logged_in(new_context, server, make_editor())
+    open_desk(editor_desk, server, story)
+    contributor_desk = logged_in(new_context, server, make_contributor())
+    open_desk(contributor_desk, server, story)
+    expect(contributor_desk.get_by_role("button", name="Publish", exact=True)).to_have_count(0)
+
+    contributor_desk.keyboard.type("A tree is down on the ring road.")
+    contributor_desk.keyboard.press("Control+Enter")
+    expect(contributor_desk.locator("#compose .desk-posted")).to_have_text(
+        "Submitted for approval."
+    )
+    update = Update.objects.get(body__contains="tree is down")
+    assert update.status == Update.Status.SUBMITTED
+
+    # It arrives on the editor's open desk, awaiting approval.
+    waiting = editor_desk.locator(f"#desk-list-submitted #desk-update-{update.pk}")
+    expect(waiting).to_contain_text("A tree is down on the ring road.")
+    expect(reader.locator(f"#update-{update.pk}")).to_have_count(0)
+
+    waiting.get_by_role("button", name="Publish").click()
+    published = editor_desk.locator(f"#desk-list-published #desk-update-{update.pk}")
+    expect(published).to_contain_text("A tree is down")
+    expect(editor_desk.locator("#desk-list-submitted .desk-row")).to_have_count(0)
+
+    expect(reader.locator(f"#update-{update.pk}")).to_contain_text("A tree is down")
+    # The contributor's desk moves it too.
+    expect(
+        contributor_desk.locator(f"#desk-list-published #desk-update-{update.pk}")
+    ).to_be_visible()
+    for page in (reader, editor_desk, contributor_desk):
+        assert_not_reloaded(page)
+
+
+def test_the_desk_works_without_javascript(server, new_context):
+    story = make_story()
+    desk = logged_in(new_context, server, make_editor(), java_script_enabled=False)
+    desk.goto(f"{server}/admin/coverage/story/{story.pk}/desk/")
+    desk.fill("#compose textarea[name=body]", "Posted by a plain form.")
+    desk.get_by_role("button", name="Publish", exact=True).click()
+    expect(desk.locator(".messagelist")).to_contain_text("Published: UPDATE")
+    update = Update.objects.get()
+    expect(row(desk, update)).to_contain_text("Posted by a plain form.")
+
+    row(desk, update).get_by_role("button", name="Pin").click()
+    expect(row(desk, update).get_by_role("button", name="Unpin")).to_be_visible()
+    row(desk, update).get_by_role("link", name="Edit").click()
+    desk.fill("textarea[name=body]", "Posted by a plain form, then edited.")
+    desk.get_by_role("button", name="Save changes").click()
+    expect(row(desk, update)).to_contain_text("then edited")
+    update.refresh_from_db()
+    assert update.pinned and "then edited" in update.body
