@@ -198,6 +198,10 @@ def answer_changes(request, state: live.LiveState, since: int) -> HttpResponse:
             response = plain_response("Too much has changed; reload the page.", 200)
             response["HX-Refresh"] = "true"
             return response
+    following = None
+    if state.status == Story.Status.ENDED:
+        # Readers of a finished day learn where coverage continues without reloading.
+        following = Story.objects.public().filter(previous_id=state.story_id).first()
     return render(
         request,
         "coverage/poll.html",
@@ -206,6 +210,7 @@ def answer_changes(request, state: live.LiveState, since: int) -> HttpResponse:
             "revision": cursor,
             "catching_up": cursor < state.revision,
             "changes": changes,
+            "following": following,
             "poll_seconds": settings.LIVE_POLL_SECONDS,
         },
     )

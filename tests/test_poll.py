@@ -312,3 +312,23 @@ def test_readers_at_the_same_state_share_one_rendered_answer(client, django_asse
     assert second.status_code == 200
     assert second.content == first.content
     assert b"Shared" in second.content
+
+
+def test_readers_of_a_finished_day_learn_where_coverage_continues(client):
+    story = make_story(title="Monday")
+    since = revision_of(story)
+    tuesday, created = story.start_next_day(title="Tuesday")
+    assert created
+    html = poll(client, story, since).content.decode()
+    assert 'id="story-continues"' in html
+    assert 'hx-swap-oob="true"' in html.split('id="story-continues"')[1].split(">")[0]
+    assert f'href="{tuesday.get_absolute_url()}"' in html
+    assert "Coverage continues: Tuesday" in html
+    assert "hx-trigger" not in html  # and Monday's page stops polling
+
+
+def test_a_live_story_poll_carries_no_continuation(client):
+    story = make_story()
+    since = revision_of(story)
+    make_update(story)
+    assert "story-continues" not in poll(client, story, since).content.decode()
