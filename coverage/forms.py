@@ -77,10 +77,6 @@ class EmbedForm(forms.ModelForm):
         for name in [*CARD_FIELDS, "posted_at"]:
             if name not in typed:
                 data[name] = getattr(found, name) or (None if name == "posted_at" else "")
-        if data["kind"] == Embed.Kind.SOCIAL and not data["text"] and "kind" not in typed:
-            # A post's text cannot be read from its link: until it is typed in (or
-            # enrichment fetches it) the post is shown as a link card to it.
-            data["kind"] = Embed.Kind.LINK
 
     def guess_kind(self):
         """No paste and no kind chosen: an upload is an image, a link decides itself."""

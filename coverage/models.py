@@ -497,8 +497,11 @@ class Embed(models.Model):
         return urlsplit(self.url).hostname or ""
 
     def clean(self):
+        if self.kind == self.Kind.SOCIAL and not (self.text or self.url):
+            # A pasted link is enough: the card links to the post until its text
+            # is typed in or fetched by enrichment.
+            raise ValidationError({"text": "A social post needs its text or its link."})
         required = {
-            self.Kind.SOCIAL: ["text"],
             self.Kind.IMAGE: ["image", "alt_text"],
             self.Kind.VIDEO: ["url"],
             self.Kind.LINK: ["url"],

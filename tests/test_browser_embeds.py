@@ -154,15 +154,15 @@ def test_pasted_youtube_and_x_links_become_cards_that_load_nothing_third_party_u
     expect(desk).not_to_have_url(re.compile(r"/add/"))
     video, post = Embed.objects.order_by("position")
     assert (video.kind, video.provider) == ("video", "YouTube")
-    assert (post.kind, post.provider, post.author_handle) == ("link", "X", "@Interior")
+    assert (post.kind, post.provider, post.author_handle) == ("social", "X", "@Interior")
 
     page, requests = reader
     page.goto(server + story.get_absolute_url())
     play = page.locator(".embed-video button.video-play")
     expect(play).to_have_text("Play (loads YouTube)")
-    expect(page.locator(".embed-link")).to_contain_text("Post by @Interior")
-    expect(page.locator(".embed-link .provider-mark")).to_have_text("X")
-    expect(page.locator(".embed-link a").first).to_have_attribute(
+    expect(page.locator(".embed-social")).to_contain_text("@Interior")
+    expect(page.locator(".embed-social .provider-mark")).to_have_text("X")
+    expect(page.locator(".embed-social a").first).to_have_attribute(
         "href", f"https://x.com/Interior/status/{TWEET_ID}"
     )
     page.wait_for_timeout(2 * POLL_SECONDS * 1000)  # a couple of polls too

@@ -478,17 +478,17 @@ def test_pasting_a_youtube_link_makes_a_video_card(editor_client, client):
     assert "<iframe" not in html
 
 
-def test_pasting_an_x_link_makes_a_link_card_to_the_post_until_its_text_is_known(
-    editor_client, client
-):
+def test_pasting_an_x_link_makes_a_social_card_linking_to_the_post(editor_client, client):
     story = make_story()
     post_update(editor_client, story, [{"paste": f"https://x.com/Interior/status/{TWEET_ID}"}])
     embed = Embed.objects.get()
-    # A social post needs its text (the model says so), and a link does not carry it.
-    assert (embed.kind, embed.provider, embed.author_handle) == ("link", "X", "@Interior")
+    # The post's text is not in its link: the card links to it until text arrives.
+    assert (embed.kind, embed.provider, embed.author_handle) == ("social", "X", "@Interior")
+    assert embed.text == ""
     assert embed.posted_at == TWEET_TIME
     html = client.get(story.get_absolute_url()).content.decode()
-    assert "Post by @Interior" in html
+    assert '<span class="handle">@Interior</span>' in html
+    assert "View on x.com" in html
     assert 'data-provider="x">X</span>' in html
     assert f'href="https://x.com/Interior/status/{TWEET_ID}"' in html
 
