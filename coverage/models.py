@@ -489,13 +489,6 @@ class Embed(models.Model):
     def __str__(self):
         return f"{self.get_kind_display()}: {self.author_name or self.title or self.url}"
 
-    @property
-    def host(self):
-        """The link's real host, shown on the card so readers know where it goes."""
-        from urllib.parse import urlsplit
-
-        return urlsplit(self.url).hostname or ""
-
     def clean(self):
         if self.kind == self.Kind.SOCIAL and not (self.text or self.url):
             # A pasted link is enough: the card links to the post until its text
