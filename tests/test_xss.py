@@ -1,7 +1,7 @@
 """A corpus of XSS payloads in every field of every kind of embed (and in legacy update
 bodies), checked structurally in the page, the poll fragment and the RSS/Atom feeds.
 
-Every payload sets window.__xss if it ever runs; tests/test_browser_embeds.py loads
+Every payload sets window.__xss if it ever runs; tests/browser/test_embeds.py loads
 the same story in Chromium and reads that flag.
 """
 

@@ -1,100 +1,26 @@
-"""Embed cards in a real browser (Debian's Chromium through Playwright, as in test_browser.py).
+"""Embed cards in a real browser (Debian's Chromium through Playwright).
 
 Every request the reader's page makes is recorded, and any to a host other than
 127.0.0.1 is stopped there: the tests never reach a third party, and prove that
 the page asks for none until the reader presses Play.
 """
 
-import os
+import re
+from urllib.parse import urlsplit
 
-# Playwright's sync API runs an event loop in this thread, so Django would
-# refuse ORM calls from test code while a browser is open (SynchronousOnlyOperation).
-os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+import pytest
+from playwright.sync_api import Page, expect
 
-import re  # noqa: E402
-import shutil  # noqa: E402
-from urllib.parse import urlsplit  # noqa: E402
-
-import pytest  # noqa: E402
-from playwright.sync_api import Page, expect, sync_playwright  # noqa: E402
-
-from coverage.models import Embed, Update  # noqa: E402
-from tests.factories import make_editor, make_embed, make_story, make_update  # noqa: E402
-from tests.test_xss import PAYLOADS, fit, make_hostile_story  # noqa: E402
+from coverage.models import Embed, Update
+from tests.browser.support import CSP_WATCH, FEW_POLLS_MS, POLL_SECONDS
+from tests.browser.support import PASSWORD as EDITOR_PASSWORD
+from tests.factories import make_editor, make_embed, make_story, make_update
+from tests.test_xss import PAYLOADS, fit, make_hostile_story
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = shutil.which("chromium")
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--disable-quic",
-]
-POLL_SECONDS = 1
-FEW_POLLS_MS = 5 * POLL_SECONDS * 1000
-EDITOR_PASSWORD = "correct horse battery staple"
 YT = "dQw4w9WgXcQ"
 TWEET_ID = "463440424141459456"
-
-CSP_VIOLATIONS = """
-    window.__cspViolations = [];
-    document.addEventListener("securitypolicyviolation", (event) => {
-        window.__cspViolations.push(event.violatedDirective + " " + event.blockedURI);
-    });
-"""
-
-
-# Fixtures (the pattern of tests/test_browser.py) -------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def browser():
-    if not CHROMIUM:
-        message = (
-            "Chromium is not installed, so the browser tests cannot run. "
-            "Install Debian's: apt-get update && apt-get install -y chromium"
-        )
-        if os.environ.get("CI") == "true":
-            pytest.fail(message)
-        pytest.skip(message)
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
-        )
-        yield browser
-        browser.close()
-
-
-@pytest.fixture(autouse=True)
-def fast_polling(settings):
-    settings.LIVE_POLL_SECONDS = POLL_SECONDS
-    settings.LIVE_POLL_MAX_AGE = 0
-
-
-@pytest.fixture
-def server(live_server, transactional_db):
-    """The live server, addressed as 127.0.0.1: the one host a reader's page may ask."""
-    return live_server.url.replace("localhost", "127.0.0.1")
-
-
-@pytest.fixture
-def new_context(browser):
-    contexts = []
-
-    def new_context(**options):
-        context = browser.new_context(viewport={"width": 1280, "height": 800}, **options)
-        context.set_default_timeout(FEW_POLLS_MS)
-        contexts.append(context)
-        return context
-
-    yield new_context
-    for context in contexts:
-        context.close()
 
 
 class Requests:
@@ -121,7 +47,7 @@ def reader(new_context) -> tuple[Page, Requests]:
     context = new_context()
     requests = Requests(context)
     page = context.new_page()
-    page.add_init_script(CSP_VIOLATIONS)
+    page.add_init_script(CSP_WATCH)
     return page, requests
 
 

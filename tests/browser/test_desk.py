@@ -1,98 +1,20 @@
 """The posting desk in a real browser: Chromium, driven by Playwright, against the live server.
 
 Editors and contributors work in their own browser contexts (separate logins);
-a reader keeps the story open in another. Chromium is Debian's, launched as in
-test_browser.py; without it these tests are skipped, or fail when CI is "true".
+a reader keeps the story open in another. Chromium is launched by
+tests/browser/conftest.py.
 """
 
-import os
+import re
 
-# Playwright's sync API runs an event loop in this thread, so Django would
-# refuse ORM calls from test code while a browser is open (SynchronousOnlyOperation).
-os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+import pytest
+from playwright.sync_api import Page, expect
 
-import re  # noqa: E402
-import shutil  # noqa: E402
-
-import pytest  # noqa: E402
-from playwright.sync_api import Page, expect, sync_playwright  # noqa: E402
-
-from coverage.models import Update  # noqa: E402
-from tests.factories import make_contributor, make_editor, make_story, make_update  # noqa: E402
+from coverage.models import Update
+from tests.browser.support import CSP_WATCH, PASSWORD
+from tests.factories import make_contributor, make_editor, make_story, make_update
 
 pytestmark = pytest.mark.browser
-
-CHROMIUM = shutil.which("chromium")
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--disable-quic",
-]
-
-POLL_SECONDS = 1
-# "A few poll intervals": the bound for anything that waits on a poll.
-FEW_POLLS_MS = 5 * POLL_SECONDS * 1000
-PASSWORD = "correct horse battery staple"
-
-CSP_WATCH = """
-window.__cspViolations = [];
-document.addEventListener("securitypolicyviolation", (event) => {
-  window.__cspViolations.push(event.violatedDirective + " " + event.blockedURI);
-});
-"""
-
-
-# Fixtures ------------------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def browser():
-    if not CHROMIUM:
-        message = (
-            "Chromium is not installed, so the browser tests cannot run. "
-            "Install Debian's: apt-get update && apt-get install -y chromium"
-        )
-        if os.environ.get("CI") == "true":
-            pytest.fail(message)
-        pytest.skip(message)
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
-        )
-        yield browser
-        browser.close()
-
-
-@pytest.fixture(autouse=True)
-def fast_polling(settings):
-    settings.LIVE_POLL_SECONDS = POLL_SECONDS
-    settings.LIVE_POLL_MAX_AGE = 0
-
-
-@pytest.fixture
-def server(live_server, transactional_db):
-    """The live server's base URL, over a database that really commits."""
-    return live_server.url
-
-
-@pytest.fixture
-def new_context(browser):
-    contexts = []
-
-    def new_context(**options):
-        context = browser.new_context(viewport={"width": 1280, "height": 900}, **options)
-        context.set_default_timeout(FEW_POLLS_MS)
-        contexts.append(context)
-        return context
-
-    yield new_context
-    for context in contexts:
-        context.close()
 
 
 # Helpers -------------------------------------------------------------------

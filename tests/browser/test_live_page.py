@@ -8,86 +8,29 @@ Chromium is Debian's (``apt-get install chromium``); Playwright never downloads
 one. Without it these tests are skipped, or fail when CI is "true".
 """
 
-import os
+import datetime as dt
+import re
+import time
 
-# Playwright's sync API runs an event loop in this thread, so Django would
-# refuse ORM calls from test code while a browser is open (SynchronousOnlyOperation).
-os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+import pytest
+from django.conf import settings as django_settings
+from django.db import transaction
+from django.db.models.signals import post_save
+from django.utils import timezone
+from playwright.sync_api import Page, expect
+from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
-import datetime as dt  # noqa: E402
-import re  # noqa: E402
-import shutil  # noqa: E402
-import time  # noqa: E402
-
-import pytest  # noqa: E402
-from django.conf import settings as django_settings  # noqa: E402
-from django.db import transaction  # noqa: E402
-from django.db.models.signals import post_save  # noqa: E402
-from django.utils import timezone  # noqa: E402
-from playwright.sync_api import Page, expect, sync_playwright  # noqa: E402
-from playwright.sync_api import TimeoutError as PlaywrightTimeoutError  # noqa: E402
-
-from coverage.models import Update  # noqa: E402
-from tests.factories import make_editor, make_story, make_update  # noqa: E402
+from coverage.models import Update
+from tests.browser.support import FEW_POLLS_MS, POLL_MS
+from tests.browser.support import PASSWORD as EDITOR_PASSWORD
+from tests.factories import make_editor, make_story, make_update
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = shutil.which("chromium")
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--disable-quic",
-]
-
-POLL_SECONDS = 1
-POLL_MS = POLL_SECONDS * 1000
 # Time for a poll's request, response and swap, on top of the interval.
 SLACK_MS = 750
-# "A few poll intervals": the bound for everything that is not the timing under test.
-FEW_POLLS_MS = 5 * POLL_MS
 
-EDITOR_PASSWORD = "correct horse battery staple"
 STAMP = re.compile(r"^UPDATE \d{4} GMT$")
-
-
-# Fixtures ------------------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def browser():
-    if not CHROMIUM:
-        message = (
-            "Chromium is not installed, so the browser tests cannot run. "
-            "Install Debian's: apt-get update && apt-get install -y chromium"
-        )
-        if os.environ.get("CI") == "true":
-            pytest.fail(message)
-        pytest.skip(message)
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
-        )
-        yield browser
-        browser.close()
-
-
-@pytest.fixture(autouse=True)
-def fast_polling(settings):
-    settings.LIVE_POLL_SECONDS = POLL_SECONDS
-    # In production a poll answer goes stale (2 s) well before the next poll (10 s).
-    # Keep that order here: with a 1 s poll, in whole seconds, that is 0.
-    settings.LIVE_POLL_MAX_AGE = 0
-
-
-@pytest.fixture
-def server(live_server, transactional_db):
-    """The live server's base URL, over a database that really commits."""
-    return live_server.url
 
 
 @pytest.fixture
@@ -102,21 +45,6 @@ def commit_times():
     post_save.connect(on_save, sender=Update, dispatch_uid="test_browser.commit_times")
     yield times
     post_save.disconnect(sender=Update, dispatch_uid="test_browser.commit_times")
-
-
-@pytest.fixture
-def new_context(browser):
-    contexts = []
-
-    def new_context(**options):
-        context = browser.new_context(viewport={"width": 1280, "height": 800}, **options)
-        context.set_default_timeout(FEW_POLLS_MS)
-        contexts.append(context)
-        return context
-
-    yield new_context
-    for context in contexts:
-        context.close()
 
 
 @pytest.fixture
