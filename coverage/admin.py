@@ -137,22 +137,7 @@ class EmbedInline(admin.StackedInline):
     model = Embed
     form = EmbedForm
     extra = 0
-    fields = [
-        "paste",
-        "kind",
-        "position",
-        "url",
-        "provider",
-        "title",
-        "author_name",
-        "author_handle",
-        "text",
-        "posted_at",
-        "image",
-        "caption",
-        "credit",
-        "alt_text",
-    ]
+    fields = ["paste", *EmbedForm.Meta.fields]
 
 
 class UpdateForm(forms.ModelForm):
