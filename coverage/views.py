@@ -4,7 +4,7 @@ import datetime as dt
 import re
 
 from django.conf import settings
-from django.core.cache import cache
+from django.core.cache import caches
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.utils.functional import cached_property
@@ -76,12 +76,13 @@ def story(request, slug):
     state = live.get(slug)
     if state is None or state.status == Story.Status.DRAFT:
         raise Http404("No such story.")
-    story, following = cache.get(f"story-page:{state.story_id}:{state.revision}") or (None, None)
+    rendered = caches["revisions"]
+    story, following = rendered.get(f"story:{state.story_id}:{state.revision}") or (None, None)
     if story is None:
         story = get_object_or_404(Story.objects.public().select_related("previous"), slug=slug)
         following = story.following.public().order_by("started_at").first()
-        key = f"story-page:{story.pk}:{story.revision}"
-        cache.set(key, (story, following), settings.LIVE_PAGE_CACHE_SECONDS)
+        key = f"story:{story.pk}:{story.revision}"
+        rendered.set(key, (story, following), settings.LIVE_PAGE_CACHE_SECONDS)
     # The revision is read before the updates: anything committed in between
     # reaches the page twice at worst (the poll replaces it in place), never zero times.
     context = {
@@ -120,6 +121,12 @@ def parse_since(raw: str | None) -> int | str:
     return int(raw)
 
 
+# Poll answers are fragments swapped into a page that has its own policy; this
+# one only matters if someone opens a fragment directly, and then nothing in it
+# may run. Fixed, so the CSP middleware need not build a policy per poll.
+FRAGMENT_CSP = "default-src 'none'; img-src 'self'; frame-ancestors 'none'; base-uri 'none'"
+
+
 def shareable(response: HttpResponse, etag: str) -> HttpResponse:
     """Let browsers and any cache in front share one answer among all readers at a state."""
     max_age = settings.LIVE_POLL_MAX_AGE
@@ -131,6 +138,7 @@ def shareable(response: HttpResponse, etag: str) -> HttpResponse:
         f"public, max-age={max_age}, stale-while-revalidate={revalidate}, stale-if-error=60"
     )
     response["ETag"] = etag
+    response["Content-Security-Policy"] = FRAGMENT_CSP
     return response
 
 
@@ -167,12 +175,12 @@ def poll(request, slug):
 
     # Every reader at this state asks the same question: answer it once.
     key = f"poll-answer:{state.story_id}:{since}:{state.revision}"
-    content = cache.get(key)
+    content = caches["revisions"].get(key)
     if content is not None:
         return shareable(HttpResponse(content), etag)
     response = answer_changes(request, state, since)
     if "HX-Refresh" not in response:
-        cache.set(key, response.content, settings.LIVE_PAGE_CACHE_SECONDS)
+        caches["revisions"].set(key, response.content, settings.LIVE_PAGE_CACHE_SECONDS)
     return shareable(response, etag)
 
 

@@ -127,6 +127,14 @@ if REDIS_URL:
     }
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+# What is rendered for one story revision never changes (a change makes a new
+# revision, so a new key): each process keeps it in its own memory, skipping
+# even the shared cache's round trip.
+CACHES["revisions"] = {
+    "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+    "LOCATION": "revisions",
+    "OPTIONS": {"MAX_ENTRIES": 2000},
+}
 
 # Seconds a story's cached live state may be trusted. With a shared cache,
 # every change rewrites it on commit, so it can live long; the TTL only heals a
@@ -149,6 +157,11 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+
+# Messages (the admin's "saved" notes) live in the session, which is read only
+# when there are messages: the cookie backend would build a signer on every
+# request, readers' polls included.
+MESSAGE_STORAGE = "django.contrib.messages.storage.session.SessionStorage"
 
 LANGUAGE_CODE = "en-gb"
 TIME_ZONE = "UTC"

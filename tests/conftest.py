@@ -1,5 +1,5 @@
 import pytest
-from django.core.cache import cache
+from django.core.cache import caches
 
 
 @pytest.fixture(autouse=True)
@@ -7,10 +7,12 @@ def clear_cache():
     """Each test starts with no cached live state."""
     from coverage import live
 
-    cache.clear()
+    for alias in ("default", "revisions"):
+        caches[alias].clear()
     live.forget_in_process()
     yield
-    cache.clear()
+    for alias in ("default", "revisions"):
+        caches[alias].clear()
     live.forget_in_process()
 
 

@@ -2,7 +2,7 @@ import datetime as dt
 import re
 
 import pytest
-from django.core.cache import cache
+from django.core.cache import caches
 from django.urls import reverse
 from django.utils import timezone
 
@@ -19,7 +19,8 @@ def poll(client, story, since, **headers):
 
 
 def forget_live_state():
-    cache.clear()
+    for alias in ("default", "revisions"):
+        caches[alias].clear()
     live.forget_in_process()
 
 
@@ -332,3 +333,12 @@ def test_a_live_story_poll_carries_no_continuation(client):
     since = revision_of(story)
     make_update(story)
     assert "story-continues" not in poll(client, story, since).content.decode()
+
+
+def test_poll_answers_carry_a_fixed_strict_policy_of_their_own(client):
+    story = make_story()
+    make_update(story)
+    for since in (0, revision_of(story)):
+        csp = poll(client, story, since)["Content-Security-Policy"]
+        assert csp.startswith("default-src 'none'")
+        assert "nonce" not in csp
