@@ -6,6 +6,7 @@ import re
 import pytest
 from django.core.files.storage import FileSystemStorage
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.urls import reverse
 from PIL import Image
 
 from coverage import images
@@ -186,3 +187,16 @@ def test_renditions_go_through_the_configured_storage(settings):
     for name in (embed.image.name, embed.display_image.name):
         assert storage.exists(name)
         assert not (settings.MEDIA_ROOT / name).exists()  # not written around the storage
+
+
+def test_feeds_give_images_absolute_addresses(client):
+    story = make_story(slug="pictures")
+    make_image_embed(make_update(story), picture(640, 480))
+    page = client.get(story.get_absolute_url()).content.decode()
+    assert 'src="/media/' in page
+    for name in ("coverage:story-rss", "coverage:story-atom"):
+        feed = client.get(reverse(name, kwargs={"slug": "pictures"})).content.decode()
+        assert (
+            "src=&quot;http://testserver/media/" in feed or 'src="http://testserver/media/' in feed
+        )
+        assert "src=&quot;/media/" not in feed

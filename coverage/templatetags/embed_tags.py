@@ -41,3 +41,13 @@ def video_player(embed) -> embeds.VideoPlayer | None:
 @register.filter
 def display_picture(embed) -> images.Picture | None:
     return images.display_picture(embed)
+
+
+@register.simple_tag(takes_context=True)
+def media_url(context, url: str) -> str:
+    """Feeds are read away from the site, so their image addresses are absolute.
+    (A feed renders cards with "obj", its item; pages do not.)"""
+    request = context.get("request")
+    if context.get("obj") is not None and request is not None:
+        return request.build_absolute_uri(url)
+    return url
