@@ -193,18 +193,27 @@ class Story(models.Model):
             existing = locked.following.order_by("-started_at", "-id").first()
             if existing is not None:
                 return existing, False
-            following = Story.objects.create(
-                slug=self.next_day_slug(title, now),
-                title=title,
-                standfirst=locked.standfirst,
-                lead_image=locked.lead_image.name,
-                lead_image_caption=locked.lead_image_caption,
-                lead_image_credit=locked.lead_image_credit,
-                lead_image_alt=locked.lead_image_alt,
-                status=self.Status.LIVE,
-                started_at=now,
-                previous=locked,
-            )
+            for attempt in range(5):
+                try:
+                    # Another story may take the same slug between the check and
+                    # the insert: try the next free one (savepoint keeps the rest).
+                    with transaction.atomic():
+                        following = Story.objects.create(
+                            slug=self.next_day_slug(title, now),
+                            title=title,
+                            standfirst=locked.standfirst,
+                            lead_image=locked.lead_image.name,
+                            lead_image_caption=locked.lead_image_caption,
+                            lead_image_credit=locked.lead_image_credit,
+                            lead_image_alt=locked.lead_image_alt,
+                            status=self.Status.LIVE,
+                            started_at=now,
+                            previous=locked,
+                        )
+                    break
+                except IntegrityError:
+                    if attempt == 4:
+                        raise
             if locked.status != self.Status.ENDED:
                 locked.end_coverage()
         self.refresh_from_db()

@@ -126,3 +126,16 @@ def test_home_page_order_lists_live_stories_first():
     live_old = make_story(status=Story.Status.LIVE, started_at=now - dt.timedelta(days=2))
     make_story(status=Story.Status.DRAFT)
     assert list(Story.objects.for_home_page()) == [live_old, ended_recent]
+
+
+def test_starting_the_next_day_retries_a_slug_taken_meanwhile(monkeypatch):
+    story = make_story(title="Floods")
+    make_story(slug="floods-taken")
+    slugs = iter(["floods-taken", "floods-free"])  # the first was free when checked
+    monkeypatch.setattr(Story, "next_day_slug", staticmethod(lambda title, now: next(slugs)))
+    following, created = story.start_next_day()
+    assert created
+    assert following.slug == "floods-free"
+    assert following.previous == story
+    story.refresh_from_db()
+    assert story.status == Story.Status.ENDED
