@@ -54,3 +54,27 @@ def make_editor(username="editor", password="correct horse battery staple"):
 
 def make_contributor(username="contributor", password="correct horse battery staple"):
     return make_user(username, password, role=CONTRIBUTOR)
+
+
+def admin_update_form(story: Story, embeds=(), **fields) -> dict:
+    """What the admin's update form posts: every field, the embeds formset, Save.
+    ``embeds`` is a list of {field: value} for the inline forms."""
+    data = {
+        "story": story.pk,
+        "headline": "",
+        "body": "<p>Posted from the desk</p>",
+        "status": "published",
+        "published_at_0": "",
+        "published_at_1": "",
+        "correction_note": "",
+        "embeds-TOTAL_FORMS": str(len(embeds)),
+        "embeds-INITIAL_FORMS": "0",
+        "embeds-MIN_NUM_FORMS": "0",
+        "embeds-MAX_NUM_FORMS": "1000",
+        "_save": "Save",
+    }
+    for n, embed in enumerate(embeds):
+        data.update({f"embeds-{n}-position": str(n), f"embeds-{n}-kind": ""})
+        data.update({f"embeds-{n}-{name}": value for name, value in embed.items()})
+    data.update(fields)
+    return data

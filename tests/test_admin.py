@@ -5,7 +5,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from coverage.models import Embed, Story, Update
-from tests.factories import make_editor, make_story, make_update
+from tests.factories import admin_update_form, make_editor, make_story, make_update
 
 pytestmark = pytest.mark.django_db
 
@@ -17,22 +17,7 @@ def editor_client(client):
 
 
 def post_update(client, story, **fields):
-    data = {
-        "story": story.pk,
-        "headline": "",
-        "body": "<p>Posted from the desk</p>",
-        "status": "published",
-        "published_at_0": "",
-        "published_at_1": "",
-        "correction_note": "",
-        "embeds-TOTAL_FORMS": "0",
-        "embeds-INITIAL_FORMS": "0",
-        "embeds-MIN_NUM_FORMS": "0",
-        "embeds-MAX_NUM_FORMS": "1000",
-        "_save": "Save",
-    }
-    data.update(fields)
-    return client.post(reverse("admin:coverage_update_add"), data)
+    return client.post(reverse("admin:coverage_update_add"), admin_update_form(story, **fields))
 
 
 def test_editor_publishes_an_update_in_one_step_stamped_now(editor_client):
@@ -161,20 +146,14 @@ def test_editing_keeps_the_time_and_bumps_the_revision(editor_client):
     revision = update.revision
     response = editor_client.post(
         reverse("admin:coverage_update_change", args=[update.pk]),
-        {
-            "story": story.pk,
-            "headline": "",
-            "body": "<p>Corrected</p>",
-            "status": "published",
-            "published_at_0": "2026-11-24",
-            "published_at_1": "10:00:00",
-            "correction_note": "An earlier version gave the wrong river.",
-            "embeds-TOTAL_FORMS": "0",
-            "embeds-INITIAL_FORMS": "0",
-            "embeds-MIN_NUM_FORMS": "0",
-            "embeds-MAX_NUM_FORMS": "1000",
-            "_save": "Save",
-        },
+        admin_update_form(
+            story,
+            body="<p>Corrected</p>",
+            published_at_0="2026-11-24",
+            published_at_1="10:00:00",
+            correction_note="An earlier version gave the wrong river.",
+            loaded_version=update.version,
+        ),
     )
     assert response.status_code == 302
     update.refresh_from_db()

@@ -30,6 +30,7 @@ from coverage.models import (
 )
 from coverage.roles import ROLES
 from tests.factories import (
+    admin_update_form,
     make_contributor,
     make_editor,
     make_story,
@@ -255,21 +256,7 @@ def test_a_contributor_cannot_start_or_end_coverage(client, story, contributor, 
 def test_a_contributor_cannot_publish_through_the_classic_admin(client, story, contributor):
     response = client.post(
         reverse("admin:coverage_update_add"),
-        {
-            "story": story.pk,
-            "headline": "",
-            "body": "<p>Sneaky</p>",
-            "status": "published",
-            "pinned": "on",
-            "published_at_0": "",
-            "published_at_1": "",
-            "correction_note": "",
-            "embeds-TOTAL_FORMS": "0",
-            "embeds-INITIAL_FORMS": "0",
-            "embeds-MIN_NUM_FORMS": "0",
-            "embeds-MAX_NUM_FORMS": "1000",
-            "_save": "Save",
-        },
+        admin_update_form(story, body="<p>Sneaky</p>", pinned="on"),
     )
     assert response.status_code == 302
     update = Update.objects.get()
@@ -971,21 +958,13 @@ def test_the_classic_update_form_refuses_a_stale_save(client, story, editor):
     edit_update(update.pk, expected_version=loaded, body="<p>Someone else's</p>")
     response = client.post(
         reverse("admin:coverage_update_change", args=[update.pk]),
-        {
-            "story": story.pk,
-            "headline": "",
-            "body": "<p>Mine</p>",
-            "status": "published",
-            "published_at_0": "2026-11-24",
-            "published_at_1": "10:00:00",
-            "correction_note": "",
-            "loaded_version": loaded,
-            "embeds-TOTAL_FORMS": "0",
-            "embeds-INITIAL_FORMS": "0",
-            "embeds-MIN_NUM_FORMS": "0",
-            "embeds-MAX_NUM_FORMS": "1000",
-            "_save": "Save",
-        },
+        admin_update_form(
+            story,
+            body="<p>Mine</p>",
+            published_at_0="2026-11-24",
+            published_at_1="10:00:00",
+            loaded_version=loaded,
+        ),
     )
     assert response.status_code == 200
     html = response.content.decode()

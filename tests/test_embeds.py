@@ -9,7 +9,7 @@ from django.urls import reverse
 
 from coverage.embeds import EmbedError, read_embed_code, recognise, video_player
 from coverage.models import Embed, Update
-from tests.factories import make_editor, make_embed, make_story, make_update
+from tests.factories import admin_update_form, make_editor, make_embed, make_story, make_update
 
 UTC = dt.UTC
 YT = "dQw4w9WgXcQ"
@@ -431,24 +431,7 @@ def editor_client(client, db):
 
 
 def post_update(client, story, embeds=(), **fields):
-    data = {
-        "story": story.pk,
-        "headline": "",
-        "body": "<p>Posted from the desk</p>",
-        "status": "published",
-        "published_at_0": "",
-        "published_at_1": "",
-        "correction_note": "",
-        "embeds-TOTAL_FORMS": str(len(embeds)),
-        "embeds-INITIAL_FORMS": "0",
-        "embeds-MIN_NUM_FORMS": "0",
-        "embeds-MAX_NUM_FORMS": "1000",
-        "_save": "Save",
-    }
-    for n, embed in enumerate(embeds):
-        data.update({f"embeds-{n}-position": str(n), f"embeds-{n}-kind": ""})
-        data.update({f"embeds-{n}-{name}": value for name, value in embed.items()})
-    data.update(fields)
+    data = admin_update_form(story, embeds, **fields)
     return client.post(reverse("admin:coverage_update_add"), data)
 
 
