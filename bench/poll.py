@@ -43,36 +43,12 @@ VENV_BIN = harness.ROOT / ".venv" / "bin"
 def server_commands(port: int) -> dict[str, tuple[list[str] | None, dict[str, str]]]:
     """Candidate production servers: (command, extra environment); None is `make serve`."""
     bind = ["--host", "127.0.0.1", "--port", str(port)]
+    gunicorn = [str(VENV_BIN / "gunicorn"), "liveblog.wsgi", "--bind", f"127.0.0.1:{port}"]
+    gunicorn += ["--workers", WORKERS]
     return {
         "make serve (granian)": (None, {}),
-        "gunicorn sync": (
-            [
-                str(VENV_BIN / "gunicorn"),
-                "liveblog.wsgi",
-                "--bind",
-                f"127.0.0.1:{port}",
-                "--workers",
-                WORKERS,
-                "--worker-class",
-                "sync",
-            ],
-            {},
-        ),
-        "gunicorn gthread": (
-            [
-                str(VENV_BIN / "gunicorn"),
-                "liveblog.wsgi",
-                "--bind",
-                f"127.0.0.1:{port}",
-                "--workers",
-                WORKERS,
-                "--worker-class",
-                "gthread",
-                "--threads",
-                "4",
-            ],
-            {},
-        ),
+        "gunicorn sync": (gunicorn + ["--worker-class", "sync"], {}),
+        "gunicorn gthread": (gunicorn + ["--worker-class", "gthread", "--threads", "4"], {}),
         "granian wsgi, 1 thread": (
             [
                 str(VENV_BIN / "granian"),
