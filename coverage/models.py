@@ -535,7 +535,7 @@ class UpdateVersion(models.Model):
 
     update = models.ForeignKey(Update, on_delete=models.CASCADE, related_name="versions")
     version = models.PositiveIntegerField()
-    action = models.CharField(max_length=30)
+    action = models.CharField(max_length=30, choices=Update.Action)
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
