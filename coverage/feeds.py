@@ -4,6 +4,7 @@ from django.contrib.syndication.views import Feed
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
 from django.utils.feedgenerator import Atom1Feed
+from django.utils.html import escape
 
 from coverage.models import Story
 
@@ -23,7 +24,8 @@ class StoryRssFeed(Feed):
         return story.get_absolute_url()
 
     def description(self, story):
-        return story.standfirst or story.title
+        # RSS readers render descriptions as HTML: the standfirst is plain text.
+        return escape(story.standfirst or story.title)
 
     def items(self, story):
         updates = story.updates.published().order_by("-published_at", "-id")
@@ -55,7 +57,8 @@ class StoryAtomFeed(StoryRssFeed):
     feed_type = Atom1Feed
 
     def subtitle(self, story):
-        return self.description(story)
+        # Atom's <subtitle> has no type, so it is text: readers show it as it is.
+        return story.standfirst or story.title
 
 
 class LiveStoriesFeed(Feed):
@@ -72,7 +75,8 @@ class LiveStoriesFeed(Feed):
         return story.title
 
     def item_description(self, story):
-        return story.standfirst
+        # Rendered as HTML by feed readers; the standfirst is plain text.
+        return escape(story.standfirst)
 
     def item_pubdate(self, story):
         return story.started_at

@@ -1,6 +1,7 @@
 import datetime as dt
 import xml.etree.ElementTree as ET
 from email.utils import parsedate_to_datetime
+from html.parser import HTMLParser
 
 import pytest
 from django.urls import reverse
@@ -103,3 +104,76 @@ def test_live_stories_feed_lists_only_live_stories(client):
     response = client.get(reverse("coverage:live-feed"))
     root = ET.fromstring(response.content)
     assert [i.findtext("title") for i in root.iter("item")] == ["On now"]
+
+
+HOSTILE = "Police say <img src=x onerror=alert(1)> & <script>alert(2)</script> more"
+
+
+class RenderedHtml(HTMLParser):
+    """What a feed reader builds from an HTML field: its elements and attributes."""
+
+    def __init__(self, html):
+        super().__init__()
+        self.tags = []
+        self.feed(html)
+
+    def handle_starttag(self, tag, attrs):
+        self.tags.append((tag, dict(attrs)))
+
+
+def assert_renders_harmlessly(html):
+    tags = RenderedHtml(html).tags
+    assert all(tag not in ("img", "script") for tag, _ in tags), html
+    assert all(not name.startswith("on") for _, attrs in tags for name in attrs), html
+
+
+def hostile_story():
+    story = make_story(slug="hostile", title=HOSTILE, standfirst=HOSTILE)
+    update = make_update(story, headline=HOSTILE, body=f"<p>{HOSTILE}</p>", correction_note=HOSTILE)
+    for kind in ("social", "link", "quote", "video"):
+        make_embed(
+            update,
+            kind=kind,
+            url="https://example.org/post",
+            provider=HOSTILE,
+            title=HOSTILE,
+            author_name=HOSTILE,
+            author_handle=HOSTILE,
+            text=HOSTILE,
+            caption=HOSTILE,
+        )
+    return story
+
+
+@pytest.mark.parametrize("name", ["story-rss", "story-atom"])
+def test_hostile_markup_in_every_field_stays_text_in_story_feeds(client, name):
+    hostile_story()
+    response, root = fetch(client, name, "hostile")
+    if name == "story-rss":
+        channel = root.find("channel")
+        html_fields = [channel.findtext("description")]
+        html_fields += [item.findtext("description") for item in channel.findall("item")]
+        text_fields = [channel.findtext("title")]
+        text_fields += [item.findtext("title") for item in channel.findall("item")]
+    else:
+        assert root.find(f"{ATOM}subtitle").get("type") in (None, "text")
+        html_fields = [e.findtext(f"{ATOM}summary") for e in root.findall(f"{ATOM}entry")]
+        for entry in root.findall(f"{ATOM}entry"):
+            assert entry.find(f"{ATOM}summary").get("type") == "html"
+        text_fields = [root.findtext(f"{ATOM}title"), root.findtext(f"{ATOM}subtitle")]
+    assert html_fields and all(html_fields)
+    for html in html_fields:
+        assert_renders_harmlessly(html)
+        assert "Police say" in html
+    # Text fields are shown as text: the markup reads as typed, it does not vanish.
+    assert all("Police say <img" in text for text in text_fields)
+
+
+def test_hostile_standfirst_stays_text_in_live_stories_feed(client):
+    hostile_story()
+    root = ET.fromstring(client.get(reverse("coverage:live-feed")).content)
+    descriptions = [item.findtext("description") for item in root.iter("item")]
+    assert descriptions
+    for html in descriptions:
+        assert_renders_harmlessly(html)
+        assert "Police say &lt;img" in html
