@@ -1,8 +1,12 @@
-"""The editors' desk, inside the Django admin.
+"""The classic Django admin for stories, updates and their embeds.
 
 A story's page lists its updates newest first with their GMT stamps and a
 "Post an update" button; the update form publishes in one step and stamps the
-current GMT time unless the editor sets another.
+current GMT time unless the editor sets another. Stories go live and end
+through admin actions.
+
+The posting desk, where editors work during live coverage, is in
+``coverage/desk/``; ``StoryAdmin.get_urls`` mounts it under each story.
 """
 
 from django import forms
@@ -14,9 +18,10 @@ from django.utils import timezone
 from django.utils.html import format_html, strip_tags
 from django.utils.text import Truncator
 
-from coverage import desk
+from coverage.desk import Desk
 from coverage.forms import EmbedForm
 from coverage.models import Embed, Story, Update, creation_action, record_version
+from coverage.permissions import can_edit, can_publish, can_run_story
 
 
 class UpdateSummaryInline(admin.TabularInline):
@@ -77,10 +82,10 @@ class StoryAdmin(admin.ModelAdmin):
 
     def get_urls(self):
         # Before the admin's own: its "<path:object_id>/" would swallow them.
-        return desk.Desk(self).urls() + super().get_urls()
+        return Desk(self).urls() + super().get_urls()
 
     def has_run_permission(self, request, obj=None):
-        return desk.can_run_story(request.user)
+        return can_run_story(request.user)
 
     def get_readonly_fields(self, request, obj=None):
         fields = list(super().get_readonly_fields(request, obj))
@@ -235,11 +240,11 @@ class UpdateAdmin(admin.ModelAdmin):
         return fields if obj else [f for f in fields if f not in self.readonly_fields]
 
     def has_publish_permission(self, request, obj=None):
-        return desk.can_publish(request.user)
+        return can_publish(request.user)
 
     def has_change_permission(self, request, obj=None):
         # Contributors change their own unpublished updates only (as on the desk).
-        if obj is not None and not desk.can_edit(request.user, obj):
+        if obj is not None and not can_edit(request.user, obj):
             return False
         return super().has_change_permission(request, obj)
 

@@ -17,7 +17,8 @@ from django.urls import reverse
 from django.utils import timezone
 from PIL import Image
 
-from coverage import desk
+from coverage.desk.forms import ImportForm
+from coverage.desk.text import editable_text, gmt_text, parse_gmt
 from coverage.models import (
     EditConflict,
     Embed,
@@ -84,9 +85,9 @@ def edit(client, update, version=None, headers=None, **fields):
     data = {
         "version": update.version if version is None else version,
         "headline": update.headline,
-        "body": desk.editable_text(update.body),
+        "body": editable_text(update.body),
         "correction_note": update.correction_note,
-        "time": desk.gmt_text(update.published_at),
+        "time": gmt_text(update.published_at),
     }
     data.update(fields)
     return client.post(edit_url(update), data, headers=headers or {})
@@ -410,7 +411,7 @@ def test_a_later_time_schedules(client, story, editor):
 )
 def test_time_formats(text, expected):
     now = dt.datetime(2026, 11, 25, 14, 0, tzinfo=dt.UTC)
-    assert desk.parse_gmt(text, now) == expected
+    assert parse_gmt(text, now) == expected
 
 
 @pytest.mark.parametrize(
@@ -571,7 +572,7 @@ def test_an_editor_approves_a_submission_and_it_goes_out_now(client, story):
 def test_approving_keeps_a_time_the_writer_chose(client, story):
     login(client, make_contributor())
     backdated = (timezone.now() - dt.timedelta(hours=3)).replace(second=0, microsecond=0)
-    compose(client, story, intent="submit", time=desk.gmt_text(backdated))
+    compose(client, story, intent="submit", time=gmt_text(backdated))
     login(client, make_editor())
     update = Update.objects.get()
     client.post(action_url(update, "publish"))
@@ -692,7 +693,7 @@ def test_a_pin_by_a_colleague_also_makes_an_open_edit_stale(client, story, edito
 def test_moving_an_update_later_schedules_it(client, story, editor):
     update = make_update(story)
     later = timezone.now() + dt.timedelta(hours=1)
-    edit(client, update, time=desk.gmt_text(later))
+    edit(client, update, time=gmt_text(later))
     update.refresh_from_db()
     assert update.versions.first().action == "scheduled"
     assert update.is_scheduled()
@@ -783,6 +784,39 @@ def test_unknown_actions_and_wrong_methods(client, story, editor):
     other = make_update(make_story())
     wrong_story = reverse("admin:coverage_story_desk_action", args=[story.pk, other.pk, "pin"])
     assert client.post(wrong_story).status_code == 404
+
+
+DESK_URLS = [
+    ("desk", lambda story, update: [story.pk]),
+    ("desk_compose", lambda story, update: [story.pk]),
+    ("desk_poll", lambda story, update: [story.pk]),
+    ("desk_import", lambda story, update: [story.pk]),
+    ("desk_lifecycle", lambda story, update: [story.pk, "end"]),
+    ("desk_row", lambda story, update: [story.pk, update.pk]),
+    ("desk_edit", lambda story, update: [story.pk, update.pk]),
+    ("desk_versions", lambda story, update: [story.pk, update.pk]),
+    ("desk_action", lambda story, update: [story.pk, update.pk, "pin"]),
+]
+
+
+@pytest.mark.parametrize("method", ["put", "delete", "options", "trace"])
+@pytest.mark.parametrize("name, args", DESK_URLS, ids=[name for name, _ in DESK_URLS])
+def test_every_desk_url_refuses_methods_it_does_not_handle(
+    client, story, editor, name, args, method
+):
+    update = make_update(story)
+    before = revision_of(story)
+    url = reverse(f"admin:coverage_story_{name}", args=args(story, update)) + "?since=0"
+    response = getattr(client, method)(url)
+    assert response.status_code == 405
+    assert response.headers["Allow"] in ("GET", "POST", "GET, POST")
+    assert revision_of(story) == before  # nothing written
+
+
+def test_a_get_on_compose_goes_back_to_the_desk(client, story, editor):
+    response = client.get(compose_url(story))
+    assert (response.status_code, response.url) == (302, desk_url(story))
+    assert not Update.objects.exists()
 
 
 # The desk's poll ---------------------------------------------------------------
@@ -942,7 +976,7 @@ def test_paste_import_errors_keep_the_text(client, story, editor):
 
 
 def test_a_contributors_paste_import_awaits_approval(client, story, contributor):
-    form = desk.ImportForm({"text": PASTED, "date": "2026-11-24", "token": str(uuid.uuid4())})
+    form = ImportForm({"text": PASTED, "date": "2026-11-24", "token": str(uuid.uuid4())})
     assert form.is_valid()
     data = dict(form.data) | {"save": "1", "previewed": form.digest()}
     client.post(import_url(story), data)

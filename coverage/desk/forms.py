@@ -1,0 +1,285 @@
+"""The desk's forms: compose, edit, the next day's title and paste import.
+
+Each cleans what the editor typed into what the writes take: GMT times
+(``GMTTimeField``), bodies as HTML (``BodyField``), embeds from a pasted link
+or code or an uploaded image.
+"""
+
+import datetime as dt
+import hashlib
+import uuid
+
+from django import forms
+from django.core.exceptions import ValidationError
+from django.utils import timezone
+
+from coverage.desk.text import body_html, editable_text, gmt_text, parse_gmt
+from coverage.forms import EmbedForm
+from coverage.models import Embed, Update
+from coverage.permissions import can_publish
+from coverage.sanitize import sanitize_html
+from coverage.textformat import TextFormatError, parse
+
+MAX_BODY = 50_000
+MAX_IMAGE_BYTES = 10 * 1024 * 1024
+TIME_HELP = "GMT. Empty: now. HH:MM for today, or YYYY-MM-DD HH:MM. Later than now schedules it."
+
+
+# Fields ---------------------------------------------------------------------
+
+
+class GMTTimeField(forms.CharField):
+    def __init__(self, **kwargs):
+        kwargs.setdefault("required", False)
+        kwargs.setdefault("label", "Time (GMT)")
+        kwargs.setdefault("help_text", TIME_HELP)
+        kwargs.setdefault("max_length", 40)
+        kwargs.setdefault(
+            "widget",
+            forms.TextInput(attrs={"placeholder": "now", "autocomplete": "off", "size": 16}),
+        )
+        super().__init__(**kwargs)
+
+    def clean(self, value):
+        return parse_gmt(super().clean(value))
+
+
+class BodyField(forms.CharField):
+    def __init__(self, **kwargs):
+        kwargs.setdefault("max_length", MAX_BODY)
+        kwargs.setdefault("strip", False)
+        kwargs.setdefault(
+            "help_text",
+            "Blank lines separate paragraphs. Select text and use the buttons for bold, "
+            "italic or a link; other formatting is removed.",
+        )
+        kwargs.setdefault("error_messages", {"required": "Write the update first."})
+        super().__init__(**kwargs)
+        # The browser must not cut a long paste short: the form says it is too long.
+        self.widget.attrs.pop("maxlength", None)
+
+    def clean(self, value):
+        value = super().clean(value)
+        if not value.strip():
+            raise ValidationError("Write the update first.", code="required")
+        html = body_html(value)
+        if not sanitize_html(html):
+            raise ValidationError(
+                "Nothing would be left of this text once unsafe markup is removed.",
+                code="empty",
+            )
+        return html
+
+
+# Forms ----------------------------------------------------------------------
+
+
+class DeskForm(forms.Form):
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("label_suffix", "")
+        super().__init__(*args, **kwargs)
+
+
+class PastedEmbedForm(EmbedForm):
+    """The embed form's paste box alone: the card is filled from what was pasted."""
+
+    class Meta(EmbedForm.Meta):
+        fields = ["kind", "url", "provider", "title", "author_name", "author_handle", "text"]
+        fields += ["posted_at"]
+
+
+class ComposeForm(DeskForm):
+    """A new update: text, flags, time, an embed by pasted link or code, an image.
+
+    The pasted embed is the embed form's (``coverage.forms.EmbedForm``), under
+    the prefix "embed", validated only when something was pasted.
+    """
+
+    client_token = forms.UUIDField(widget=forms.HiddenInput)
+    body = BodyField(
+        widget=forms.Textarea(
+            attrs={"rows": 6, "autofocus": True, "class": "desk-body", "aria-label": "Update"}
+        )
+    )
+    headline = forms.CharField(max_length=200, required=False)
+    time = GMTTimeField()
+    key_event = forms.BooleanField(required=False)
+    pinned = forms.BooleanField(required=False, label="Pin to the top")
+    image = forms.ImageField(
+        required=False, help_text="JPEG, PNG, GIF or WebP, up to 10 MB.", label="Image"
+    )
+    image_caption = forms.CharField(max_length=500, required=False, label="Caption")
+    image_credit = forms.CharField(max_length=200, required=False, label="Credit")
+    image_alt = forms.CharField(
+        max_length=500, required=False, label="Alt text", help_text="Describe the image."
+    )
+
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        data = self.data if self.is_bound else None
+        self.embed_form = PastedEmbedForm(data, prefix="embed", label_suffix="")
+        if not can_publish(user):
+            # Pinning is an editor's call; a contributor's post cannot carry it.
+            del self.fields["pinned"]
+        if not self.is_bound:
+            self.initial.setdefault("client_token", uuid.uuid4())
+
+    @property
+    def wants_embed(self) -> bool:
+        return self.is_bound and bool(self.data.get("embed-paste", "").strip())
+
+    def is_valid(self):
+        valid = super().is_valid()
+        if self.wants_embed:
+            valid = self.embed_form.is_valid() and valid
+        return valid
+
+    @property
+    def embed_errors(self) -> list[str]:
+        """Everything wrong with the pasted embed, whichever of its fields it concerns."""
+        if not self.wants_embed:
+            return []
+        return [message for errors in self.embed_form.errors.values() for message in errors]
+
+    @property
+    def has_errors(self) -> bool:
+        return bool(self.errors or self.embed_errors)
+
+    def clean_image(self):
+        image = self.cleaned_data.get("image")
+        if image and image.size > MAX_IMAGE_BYTES:
+            raise ValidationError(
+                f"This image is {image.size / 1024 / 1024:.1f} MB; the limit is 10 MB.",
+                code="too_big",
+            )
+        return image
+
+    def clean(self):
+        data = super().clean()
+        if data.get("image") and not data.get("image_alt", "").strip():
+            self.add_error("image_alt", "Describe the image for readers who cannot see it.")
+        return data
+
+    def update_fields(self) -> dict:
+        data = self.cleaned_data
+        fields = {
+            "headline": data["headline"].strip(),
+            "body": data["body"],
+            "key_event": data["key_event"],
+            "pinned": data.get("pinned", False),
+        }
+        if data["time"] is not None:
+            fields["published_at"] = data["time"]
+        return fields
+
+    def embeds(self) -> list[Embed]:
+        """Unsaved embeds for the new update, in page order."""
+        data = self.cleaned_data
+        embeds = []
+        if self.wants_embed:
+            embeds.append(self.embed_form.save(commit=False))
+        if image := data.get("image"):
+            embeds.append(
+                Embed(
+                    kind=Embed.Kind.IMAGE,
+                    image=image,
+                    caption=data["image_caption"].strip(),
+                    credit=data["image_credit"].strip(),
+                    alt_text=data["image_alt"].strip(),
+                )
+            )
+        return embeds
+
+
+class EditForm(DeskForm):
+    """Changes to an update's text and time, carrying the version it was loaded at."""
+
+    version = forms.IntegerField(widget=forms.HiddenInput, min_value=0)
+    headline = forms.CharField(max_length=200, required=False)
+    body = BodyField(widget=forms.Textarea(attrs={"rows": 6, "class": "desk-body"}))
+    correction_note = forms.CharField(
+        max_length=500,
+        required=False,
+        help_text="Shown to readers under the update, with the time of this edit.",
+    )
+    time = GMTTimeField(help_text="GMT. Leave as it is to keep the update's time.")
+
+    def __init__(self, *args, update: Update, **kwargs):
+        self.update = update
+        kwargs.setdefault(
+            "initial",
+            {
+                "version": update.version,
+                "headline": update.headline,
+                "body": editable_text(update.body),
+                "correction_note": update.correction_note,
+                "time": gmt_text(update.published_at),
+            },
+        )
+        super().__init__(*args, **kwargs)
+        if not update.is_published:
+            del self.fields["correction_note"]
+
+    def changes(self) -> dict:
+        data = self.cleaned_data
+        changes = {"headline": data["headline"].strip()}
+        # The text as loaded, untouched, is not an edit (even where it would not
+        # come back byte for byte).
+        raw_body = (self.data.get(self.add_prefix("body")) or "").replace("\r\n", "\n")
+        if raw_body.strip() != editable_text(self.update.body).strip():
+            changes["body"] = data["body"]
+        if "correction_note" in data:
+            changes["correction_note"] = data["correction_note"].strip()
+        # An unchanged (or emptied) time keeps the update's exact time.
+        raw = (self.data.get(self.add_prefix("time")) or "").strip()
+        if data["time"] is not None and raw != gmt_text(self.update.published_at):
+            changes["published_at"] = data["time"]
+        return changes
+
+
+class NextDayForm(DeskForm):
+    title = forms.CharField(max_length=200, required=False, label="Next day's title")
+
+
+class ImportForm(DeskForm):
+    text = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 16, "class": "desk-import-text"}),
+        strip=False,
+        label="Text",
+        help_text="Lines like 'UPDATE 1941 GMT:' start updates (the import_text format).",
+    )
+    date = forms.DateField(
+        label="Date (GMT)",
+        help_text="The day the update times are on. YYYY-MM-DD.",
+        input_formats=["%Y-%m-%d"],
+    )
+    token = forms.UUIDField(widget=forms.HiddenInput)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if not self.is_bound:
+            self.initial.setdefault("date", timezone.now().astimezone(dt.UTC).date())
+            self.initial.setdefault("token", uuid.uuid4())
+
+    def digest(self) -> str:
+        """Names the text and date a preview showed."""
+        data = f"{self.cleaned_data['date']}\n{self.cleaned_data['text']}"
+        return hashlib.sha256(data.encode()).hexdigest()
+
+    def clean(self):
+        data = super().clean()
+        if "text" in data and "date" in data:
+            try:
+                self.parsed = parse(data["text"], data["date"])
+            except TextFormatError as error:
+                self.add_error("text", str(error))
+                return data
+            for update in self.parsed.updates:
+                if len(update.headline) > 200:
+                    self.add_error("text", f"line {update.line}: the headline is too long.")
+                if len(update.body_html) > MAX_BODY:
+                    self.add_error("text", f"line {update.line}: the update is too long.")
+                for post in update.social_posts:
+                    if len(post.author_name) > 200 or len(post.author_handle) > 200:
+                        self.add_error("text", f"line {post.line}: the author is too long.")
+        return data
