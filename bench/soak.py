@@ -171,7 +171,11 @@ def edit(story, n_changes: int, rng: random.Random, pause: float) -> dict:
     """Make n_changes changes through the model methods editors' actions use."""
     from django.utils import timezone
 
+    from coverage import publishing
     from coverage.models import Embed, Update
+
+    def change(update, **changes):
+        publishing.edit_update(update.pk, expected_version=update.version, **changes)
 
     counts = {}
     latest_due = timezone.now()
@@ -202,37 +206,32 @@ def edit(story, n_changes: int, rng: random.Random, pause: float) -> dict:
         )[0]
         update = None
         if kind == "publish":
-            Update.objects.create(story=story, body=f"<p>Change {number}: news.</p>")
+            publishing.post_update(story, body=f"<p>Change {number}: news.</p>")
         elif kind == "backdate":
             when = now - dt.timedelta(minutes=rng.randint(1, 600))
-            Update.objects.create(story=story, body=f"<p>Backdated {number}</p>", published_at=when)
+            publishing.post_update(story, body=f"<p>Backdated {number}</p>", published_at=when)
         elif kind == "schedule":
             when = now + dt.timedelta(seconds=rng.uniform(1, 6))
             latest_due = max(latest_due, when)
-            Update.objects.create(story=story, body=f"<p>Scheduled {number}</p>", published_at=when)
+            publishing.post_update(story, body=f"<p>Scheduled {number}</p>", published_at=when)
         elif kind == "edit" and (update := pick(retracted_at__isnull=True)):
-            update.body = f"<p>Edited in change {number}</p>"
-            update.save()
+            change(update, body=f"<p>Edited in change {number}</p>")
         elif kind == "retract" and (update := pick(retracted_at__isnull=True)):
-            update.retract()
+            publishing.retract(update.pk)
         elif kind == "restore" and (update := pick(retracted_at__isnull=False)):
-            update.restore()
+            publishing.restore(update.pk)
         elif kind == "pin" and (update := pick()):
-            update.pinned = not update.pinned
-            update.save()
+            publishing.set_pinned(update.pk, not update.pinned)
         elif kind == "key" and (update := pick()):
-            update.key_event = not update.key_event
-            update.save()
+            publishing.set_key_event(update.pk, not update.key_event)
         elif kind == "draft" and (update := pick(status=Update.Status.PUBLISHED)):
-            update.status = Update.Status.DRAFT
-            update.save()
+            change(update, status=Update.Status.DRAFT)
         elif kind == "undraft" and (update := pick(status=Update.Status.DRAFT)):
-            update.status = Update.Status.PUBLISHED
-            update.save()
+            change(update, status=Update.Status.PUBLISHED)
         elif kind == "embed" and (update := pick()):
-            Embed.objects.create(update=update, kind=Embed.Kind.QUOTE, text=f"Quote {number}")
+            publishing.add_embed(update.pk, Embed(kind=Embed.Kind.QUOTE, text=f"Quote {number}"))
         else:
-            Update.objects.create(story=story, body=f"<p>Change {number}: fallback.</p>")
+            publishing.post_update(story, body=f"<p>Change {number}: fallback.</p>")
             kind = "publish"
         counts[kind] = counts.get(kind, 0) + 1
         time.sleep(pause)
@@ -240,7 +239,7 @@ def edit(story, n_changes: int, rng: random.Random, pause: float) -> dict:
 
 
 def server_state(story):
-    updates = story.updates.published().order_by("-pinned", "-published_at", "-id")
+    updates = story.updates.published().in_reader_order()
     return [(u.pk, u.version) for u in updates.only("pk", "version")]
 
 
@@ -251,7 +250,7 @@ def run_soak(base_url, story, n_readers, n_changes, max_seconds=240, pause=0.03,
     share the test database's connection with the live server)."""
     from django.utils import timezone
 
-    from coverage import live
+    from coverage import live, publishing
 
     deadline = time.monotonic() + max_seconds
     outcome = {}
@@ -272,7 +271,7 @@ def run_soak(base_url, story, n_readers, n_changes, max_seconds=240, pause=0.03,
         time.sleep(0.2)
     time.sleep(1.5)
     live.get(story.slug)  # release anything due, as any poll would
-    story.end_coverage()  # the last change: stops every reader's polling
+    publishing.end_coverage(story.pk)  # the last change: stops every reader's polling
     thread.join(timeout=max(1, deadline - time.monotonic()) + 5)
     if "error" in outcome:
         raise outcome["error"]
@@ -310,11 +309,12 @@ def main():
     harness.use_django(env)
     harness.migrate()
     harness.flush_redis()
-    from coverage.models import Story, Update
+    from coverage import publishing
+    from coverage.models import Story
 
-    story = Story.objects.create(slug=SLUG, title="Soak story", status=Story.Status.LIVE)
+    story = publishing.create_story(slug=SLUG, title="Soak story", status=Story.Status.LIVE)
     for n in range(80):  # more than one page, so readers load older slices too
-        Update.objects.create(story=story, body=f"<p>Before the soak {n}</p>")
+        publishing.post_update(story, body=f"<p>Before the soak {n}</p>")
     with harness.running_server(env) as base:
         started = time.monotonic()
         report = run_soak(base, story, args.readers, args.changes, args.max_seconds)

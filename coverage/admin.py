@@ -1,12 +1,9 @@
-"""The classic Django admin for stories, updates and their embeds.
+"""The classic Django admin for stories and updates.
 
-A story's page lists its updates newest first with their GMT stamps and a
-"Post an update" button; the update form publishes in one step and stamps the
-current GMT time unless the editor sets another. Stories go live and end
-through admin actions.
-
-The posting desk, where editors work during live coverage, is in
-``coverage/desk/``; ``StoryAdmin.get_urls`` mounts it under each story.
+Most posting happens on the desk (coverage/desk, mounted under the story
+admin); these pages are for everything else. Every save and list action here
+writes through coverage.publishing, like the desk: the same lock, the same
+version record, the same delivery to readers.
 """
 
 from django import forms
@@ -18,9 +15,10 @@ from django.utils import timezone
 from django.utils.html import format_html, strip_tags
 from django.utils.text import Truncator
 
+from coverage import publishing
 from coverage.desk import Desk
 from coverage.forms import EmbedForm
-from coverage.models import Embed, Story, Update, creation_action, record_version
+from coverage.models import TIME_ORDER, Embed, Story, Update
 from coverage.permissions import can_edit, can_publish, can_run_story
 
 
@@ -30,7 +28,7 @@ class UpdateSummaryInline(admin.TabularInline):
     model = Update
     fields = ["gmt_stamp", "headline", "excerpt", "status", "pinned", "key_event", "retracted"]
     readonly_fields = fields
-    ordering = ["-published_at", "-id"]
+    ordering = list(TIME_ORDER)
     extra = 0
     show_change_link = True
     can_delete = False
@@ -94,6 +92,9 @@ class StoryAdmin(admin.ModelAdmin):
             fields += ["status", "started_at", "ended_at", "previous"]
         return fields
 
+    def save_model(self, request, obj, form, change):
+        publishing.save_story(obj)
+
     def get_queryset(self, request):
         return (
             super()
@@ -126,14 +127,14 @@ class StoryAdmin(admin.ModelAdmin):
     @admin.action(description="Go live with the selected stories", permissions=["run"])
     def go_live(self, request, queryset):
         for story in queryset:
-            story.go_live()
+            publishing.go_live(story.pk)
             self.log_change(request, story, "Went live.")
         self.message_user(request, f"{len(queryset)} stories are live.", messages.SUCCESS)
 
     @admin.action(description="End coverage of the selected stories", permissions=["run"])
     def end_coverage(self, request, queryset):
         for story in queryset:
-            story.end_coverage()
+            publishing.end_coverage(story.pk)
             self.log_change(request, story, "Ended coverage.")
         self.message_user(request, f"Coverage of {len(queryset)} stories ended.", messages.SUCCESS)
 
@@ -179,25 +180,34 @@ class UpdateForm(forms.ModelForm):
     def clean_published_at(self):
         return self.cleaned_data["published_at"] or timezone.now()
 
+    def changes(self) -> dict:
+        """What the editor changed, of what publishing.edit_update() may change."""
+        return {
+            name: self.cleaned_data[name]
+            for name in self.changed_data
+            if name in publishing.EDITABLE and name in self.cleaned_data
+        }
+
     def clean(self):
         data = super().clean()
-        loaded = data.get("loaded_version")
-        if self.instance.pk and loaded is not None:
-            # The admin saves inside one transaction: this row lock holds until
-            # the save, so the compare and the save cannot interleave with another.
-            current = (
-                Update.objects.select_for_update()
-                .filter(pk=self.instance.pk)
-                .values_list("version", flat=True)
-                .first()
-            )
-            if current != loaded:
-                raise forms.ValidationError(
-                    f"Someone else saved this update (now version {current}) after you opened "
-                    "it, so your changes were not saved. Your text is kept here; open the "
-                    "update in another tab to see theirs.",
-                    code="conflict",
+        if self.instance.pk and not self.errors:
+            loaded = data.get("loaded_version")
+            try:
+                # The admin saves inside one transaction: the row lock taken here
+                # holds until the save, so no other write can come in between.
+                publishing.check_edit(
+                    self.instance.pk,
+                    expected_version=self.instance.version if loaded is None else loaded,
+                    **self.changes(),
                 )
+            except publishing.EditConflict as conflict:
+                raise forms.ValidationError(
+                    f"Someone else changed what you changed (the update is now version "
+                    f"{conflict.current.version}) after you opened it, so your changes were "
+                    "not saved. Your text is kept here; open the update in another tab to "
+                    "see theirs.",
+                    code="conflict",
+                ) from None
         return data
 
 
@@ -224,7 +234,7 @@ class UpdateAdmin(admin.ModelAdmin):
     ]
     list_select_related = ["story"]
     search_fields = ["headline", "body"]
-    ordering = ["-published_at", "-id"]
+    ordering = list(TIME_ORDER)
     date_hierarchy = "published_at"
     autocomplete_fields = ["story"]
     readonly_fields = ["retracted_at", "revision", "version"]
@@ -248,12 +258,6 @@ class UpdateAdmin(admin.ModelAdmin):
             return False
         return super().has_change_permission(request, obj)
 
-    def get_readonly_fields(self, request, obj=None):
-        fields = list(super().get_readonly_fields(request, obj))
-        if not self.has_publish_permission(request):
-            fields += ["status", "pinned"]
-        return fields
-
     @admin.display(description="Time", ordering="published_at")
     def gmt_stamp(self, update):
         return update.stamp
@@ -271,21 +275,52 @@ class UpdateAdmin(admin.ModelAdmin):
         # learn that they went, and the record stays.
         return False
 
+    def get_readonly_fields(self, request, obj=None):
+        fields = list(super().get_readonly_fields(request, obj))
+        if not self.has_publish_permission(request):
+            fields += ["status", "pinned"]
+        if obj is not None:
+            # Moving an update to another story would be a change to two stories.
+            fields.append("story")
+        return fields
+
     def save_model(self, request, obj, form, change):
-        if not change and not self.has_publish_permission(request):
-            # The status field is read-only for contributors; the model's default
-            # (published) must not slip through.
-            obj.status = Update.Status.DRAFT
-        text_changed = {"headline", "body", "correction_note"} & set(form.changed_data)
-        if change and obj.is_published and text_changed:
-            obj.edited_at = timezone.now()
-        super().save_model(request, obj, form, change)
-        if not change:
-            obj.authors.add(request.user)
-            record_version(obj, creation_action(obj), request.user, created=True)
+        # Saved with its cards in save_related(): one write, one revision, one version.
+        pass
+
+    def save_related(self, request, form, formsets, change):
+        cards = publishing.EmbedChanges()
+        for formset in formsets:
+            cards.added += formset.save(commit=False)
+            cards.changed += [embed for embed, _ in formset.changed_objects]
+            cards.removed += formset.deleted_objects
+        # save(commit=False) lists new and changed together; keep the new ones apart.
+        cards.added = [embed for embed in cards.added if embed.pk is None]
+        obj = form.instance
+        if change:
+            publishing.edit_update(
+                obj.pk,
+                expected_version=form.cleaned_data.get("loaded_version") or obj.version,
+                actor=request.user,
+                embeds=cards,
+                **form.changes(),
+            )
         else:
-            action = Update.Action.SCHEDULED if obj.is_scheduled() else Update.Action.EDITED
-            record_version(obj, action, request.user)
+            data = form.cleaned_data
+            fields = {name: data[name] for name in publishing.EDITABLE if name in data}
+            if not self.has_publish_permission(request):
+                # Read-only for contributors: the model's default (published)
+                # must not slip through.
+                fields.update(status=Update.Status.DRAFT, pinned=False)
+            posted, _ = publishing.post_update(
+                form.cleaned_data["story"],
+                actor=request.user,
+                embeds=sorted(cards.added, key=lambda embed: embed.position),
+                **fields,
+            )
+            # The admin goes on with the instance its form built: make it the saved one.
+            obj.pk = posted.pk
+        obj.refresh_from_db()
 
     def log_addition(self, request, obj, message):
         # record_version() already wrote the admin history for this save.
@@ -310,21 +345,21 @@ class UpdateAdmin(admin.ModelAdmin):
     )
     def retract(self, request, queryset):
         for update in queryset.filter(retracted_at__isnull=True):
-            update.retract(request.user)
+            publishing.retract(update.pk, request.user)
         self.message_user(request, "Retracted.", messages.SUCCESS)
 
     @admin.action(description="Restore the selected retracted updates", permissions=["publish"])
     def restore(self, request, queryset):
         for update in queryset.filter(retracted_at__isnull=False):
-            update.restore(request.user)
+            publishing.restore(update.pk, request.user)
         self.message_user(request, "Restored.", messages.SUCCESS)
 
     @admin.action(description="Pin the selected updates", permissions=["publish"])
     def pin(self, request, queryset):
         for update in queryset.filter(pinned=False):
-            update.set_pinned(True, request.user)
+            publishing.set_pinned(update.pk, True, request.user)
 
     @admin.action(description="Unpin the selected updates", permissions=["publish"])
     def unpin(self, request, queryset):
         for update in queryset.filter(pinned=True):
-            update.set_pinned(False, request.user)
+            publishing.set_pinned(update.pk, False, request.user)

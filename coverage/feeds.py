@@ -28,7 +28,7 @@ class StoryRssFeed(Feed):
         return escape(story.standfirst or story.title)
 
     def items(self, story):
-        updates = story.updates.published().order_by("-published_at", "-id")
+        updates = story.updates.published().newest_first()
         updates = updates.prefetch_related("embeds")[:FEED_LENGTH]
         for update in updates:
             update.story = story  # item links need the story; no query per item

@@ -64,10 +64,8 @@ class EmbedForm(forms.ModelForm):
             self.fill_from(found)
         elif not data.get("kind"):
             self.guess_kind()
-        if data.get("kind") == Embed.Kind.IMAGE:
-            for name in ("caption", "credit", "alt_text"):
-                if not data.get(name) and name not in self.errors:
-                    self.add_error(name, "An image needs a caption, a credit and alt text.")
+        # What each kind needs (an image's caption, credit, alt) is Embed.clean's
+        # rule, which the model form applies after this.
         return data
 
     def fill_from(self, found):

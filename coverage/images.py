@@ -88,6 +88,25 @@ def build_display_image(embed) -> str:
     return embed.display_image.name
 
 
+def refresh_display_image(embed, image_is_new: bool) -> None:
+    """After an embed's save (coverage.publishing): make its display image when
+    its upload is new or has none yet, drop it when the upload went."""
+    if embed.image and (image_is_new or not embed.display_image):
+        try:
+            name = build_display_image(embed)
+        except (OSError, ValueError, Image.DecompressionBombError):
+            # The page falls back to the upload itself; the next save tries again.
+            logger.exception("Could not make the display image of embed %s", embed.pk)
+            return
+    elif not embed.image and embed.display_image:
+        name = ""
+    else:
+        return
+    embed.display_image.name = name
+    # An UPDATE, not save(): the caller's write already counts this change.
+    type(embed).objects.filter(pk=embed.pk).update(display_image=name)
+
+
 def display_picture(embed) -> Picture | None:
     """What a page shows for an image embed, with its size; reads no file."""
     if embed.display_image:

@@ -80,8 +80,9 @@ def get(slug: str, at_least: int = 0) -> LiveState | None:
             cache.add(key, state, settings.LIVE_STATE_TTL)
         remember(state)
     if state.next_due is not None and time.time() >= state.next_due:
-        Story = apps.get_model("coverage", "Story")
-        Story.release_due_updates(state.story_id)
+        from coverage import publishing  # which refreshes this state on its writes
+
+        publishing.release_due_updates(state.story_id)
         # Released here or by another process: either way the cache is behind.
         refresh(state.story_id)
         state = _in_process.get(slug, (0, state))[1]

@@ -19,7 +19,6 @@ from urllib.parse import urlencode, urlsplit
 from django.conf import settings
 from django.core.cache import cache
 from django.tasks import task
-from django.utils import timezone
 
 from coverage import embeds
 from coverage.models import Embed
@@ -55,19 +54,9 @@ def enrich_embed(embed_id: int) -> str:
     answer = fetch_oembed(endpoint, embed.url)
     if not answer:
         return "no answer"
-    changed = ["enriched_at"]
-    for name, value in card_fields(answer, embed.provider).items():
-        if value and not getattr(embed, name):  # what the editor wrote stays
-            setattr(embed, name, value)
-            changed.append(name)
-    if embed.kind == Embed.Kind.LINK and embed.text and embed.provider in embeds.SOCIAL_PROVIDERS:
-        # The post's text was all a social-post card was waiting for.
-        embed.kind = Embed.Kind.SOCIAL
-        changed.append("kind")
-    embed.enriched_at = timezone.now()
-    # Naming the fields keeps an editor's concurrent edits to the others, and
-    # tells the post_save handler that this save needs no enrichment of its own.
-    embed.save(update_fields=changed)
+    from coverage import publishing  # publishing enqueues this task
+
+    publishing.fill_embed(embed.pk, card_fields(answer, embed.provider))
     return "enriched"
 
 

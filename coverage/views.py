@@ -121,6 +121,20 @@ def parse_since(raw: str | None) -> int | str:
     return int(raw)
 
 
+def nothing_to_send(since: int, revision: int) -> HttpResponse | None:
+    """The answers to a poll (readers' or the desk's) that carry no changes:
+    204 at the story's revision, 409 + HX-Refresh ahead of it; None otherwise."""
+    if since == revision:
+        return HttpResponse(status=204)
+    if since > revision:
+        response = plain_response(
+            f"This page is ahead of the story (revision {revision}); reload it.", 409
+        )
+        response["HX-Refresh"] = "true"
+        return response
+    return None
+
+
 # Poll answers are fragments swapped into a page that has its own policy; this
 # one only matters if someone opens a fragment directly, and then nothing in it
 # may run. Fixed, so the CSP middleware need not build a policy per poll.
@@ -164,14 +178,9 @@ def poll(request, slug):
     etag = f'W/"{state.story_id}-{since}-{state.revision}"'
     if request.headers.get("If-None-Match") == etag:
         return shareable(HttpResponse(status=304), etag)
-    if since == state.revision:
-        return shareable(HttpResponse(status=204), etag)
-    if since > state.revision:
-        response = plain_response(
-            f"This page is ahead of the story (revision {state.revision}); reload it.", 409
-        )
-        response["HX-Refresh"] = "true"
-        return response
+    answer = nothing_to_send(since, state.revision)
+    if answer is not None:
+        return shareable(answer, etag) if answer.status_code == 204 else answer
 
     # Every reader at this state asks the same question: answer it once.
     key = f"poll-answer:{state.story_id}:{since}:{state.revision}"

@@ -1,5 +1,6 @@
 import pytest
 from django.core.cache import caches
+from django.test import Client, TestCase
 
 
 @pytest.fixture(autouse=True)
@@ -26,13 +27,21 @@ def test_settings(tmp_path, settings):
     settings.EMBED_ENRICHMENT = False
 
 
-@pytest.fixture(autouse=True)
-def refresh_live_state_at_once(request, monkeypatch):
-    """Tests run inside a transaction that never commits, so on_commit hooks would
-    never run; refresh the cached live state right after each write instead.
-    Tests with real commits (live server, browser) keep the real hook."""
-    if "transactional_db" in request.fixturenames or "live_server" in request.fixturenames:
-        return
-    from coverage import live
+class CommittingClient(Client):
+    """The test client, with each request's on-commit callbacks run as it ends.
 
-    monkeypatch.setattr(live, "refresh_on_commit", live.refresh)
+    Tests run inside a transaction that never commits, so a write's on-commit
+    refresh of the live state would never run; in production it runs when the
+    write's transaction commits, within the request. Running it as the request
+    ends keeps that order (tests/test_publishing.py checks the refresh waits
+    for the commit).
+    """
+
+    def request(self, **request):
+        with TestCase.captureOnCommitCallbacks(execute=True):
+            return super().request(**request)
+
+
+@pytest.fixture
+def client():
+    return CommittingClient()

@@ -1,12 +1,19 @@
-"""Test data: small functions with sensible defaults, overridable by keyword."""
+"""Test data: small functions with sensible defaults, overridable by keyword.
+
+They write through coverage.publishing, as the app does, and count as committed
+writes: the on-commit refresh of the live state runs as each returns (tests
+run inside a transaction that never commits, which would otherwise drop it).
+"""
 
 import datetime as dt
 import itertools
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
+from django.test import TestCase
 from django.utils import timezone
 
+from coverage import publishing
 from coverage.models import Embed, Story, Update
 from coverage.roles import CONTRIBUTOR, EDITOR, install_roles
 
@@ -18,13 +25,15 @@ def make_story(**fields) -> Story:
     fields.setdefault("slug", f"story-{n}")
     fields.setdefault("title", f"Story {n}")
     fields.setdefault("status", Story.Status.LIVE)
-    return Story.objects.create(**fields)
+    with committed():
+        return publishing.create_story(**fields)
 
 
 def make_update(story: Story, **fields) -> Update:
     fields.setdefault("body", f"<p>Update {next(_counter)}</p>")
     fields.setdefault("published_at", timezone.now() - dt.timedelta(minutes=1))
-    return Update.objects.create(story=story, **fields)
+    with committed():
+        return publishing.post_update(story, **fields)[0]
 
 
 def make_embed(update: Update, **fields) -> Embed:
@@ -33,7 +42,13 @@ def make_embed(update: Update, **fields) -> Embed:
     fields.setdefault("author_name", "Someone")
     fields.setdefault("author_handle", "@someone")
     fields.setdefault("text", "A post")
-    return Embed.objects.create(update=update, **fields)
+    with committed():
+        return publishing.add_embed(update.pk, Embed(**fields))
+
+
+def committed():
+    """Run the on-commit callbacks of the writes inside, as a real commit would."""
+    return TestCase.captureOnCommitCallbacks(execute=True)
 
 
 def make_user(username, password="correct horse battery staple", *, role=None, is_staff=True):
@@ -78,3 +93,19 @@ def admin_update_form(story: Story, embeds=(), **fields) -> dict:
         data.update({f"embeds-{n}-{name}": value for name, value in embed.items()})
     data.update(fields)
     return data
+
+
+def edit(update: Update, **changes) -> Update:
+    """An editor's committed edit of the update as loaded."""
+    with committed():
+        return publishing.edit_update(update.pk, expected_version=update.version, **changes)
+
+
+def retract(update: Update) -> Update:
+    with committed():
+        return publishing.retract(update.pk)
+
+
+def end_coverage(story: Story) -> Story:
+    with committed():
+        return publishing.end_coverage(story.pk)

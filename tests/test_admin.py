@@ -5,7 +5,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from coverage.models import Embed, Story, Update
-from tests.factories import admin_update_form, make_editor, make_story, make_update
+from tests.factories import admin_update_form, make_editor, make_story, make_update, retract
 
 pytestmark = pytest.mark.django_db
 
@@ -111,7 +111,7 @@ def test_stories_list_shows_status_and_update_counts(editor_client):
     story = make_story(title="Counted")
     make_update(story)
     make_update(story)
-    make_update(story).retract()
+    retract(make_update(story))
     html = editor_client.get(reverse("admin:coverage_story_changelist")).content.decode()
     assert "Counted" in html
     assert '<td class="field-update_count">2</td>' in html

@@ -8,7 +8,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from coverage.models import Story, Update
-from tests.factories import make_embed, make_story, make_update
+from tests.factories import make_embed, make_story, make_update, retract
 
 pytestmark = pytest.mark.django_db
 
@@ -23,7 +23,7 @@ def story():
     make_update(story, published_at=NOW - dt.timedelta(hours=1), headline="Bridge shut")
     make_update(story, published_at=NOW - dt.timedelta(hours=2), body="<p>Middle</p>")
     make_update(story, status=Update.Status.DRAFT, body="<p>draft</p>")
-    make_update(story, body="<p>gone</p>").retract()
+    retract(make_update(story, body="<p>gone</p>"))
     make_update(story, published_at=NOW + dt.timedelta(hours=1), body="<p>scheduled</p>")
     return story
 
@@ -35,7 +35,7 @@ def fetch(client, name, slug):
 
 
 def published(story):
-    return list(story.updates.published().order_by("-published_at", "-id"))
+    return list(story.updates.published().newest_first())
 
 
 def test_rss_has_one_item_per_published_update_newest_first(client, story):

@@ -7,11 +7,13 @@ import pytest
 from django.core.files.storage import FileSystemStorage
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
+from django.utils.html import escape
 from PIL import Image
 
-from coverage import images
+from coverage import images, publishing
 from coverage.models import Embed, Update
-from tests.factories import make_story, make_update
+from coverage.publishing import EmbedChanges
+from tests.factories import committed, make_embed, make_story, make_update
 from tests.test_embeds import editor_client, post_update  # noqa: F401  (fixture)
 
 pytestmark = pytest.mark.django_db
@@ -38,14 +40,23 @@ def upload(data: bytes, name="photo.jpg") -> SimpleUploadedFile:
 
 
 def make_image_embed(update, data: bytes, name="photo.jpg") -> Embed:
-    return Embed.objects.create(
-        update=update,
+    return make_embed(
+        update,
         kind=Embed.Kind.IMAGE,
         image=upload(data, name),
         caption="Flood water on the high street",
         credit="Jane Doe/Agency",
         alt_text="A flooded street with shops on either side",
     )
+
+
+def change_card(embed):
+    """An editor's change to the card, as the admin's inline saves it."""
+    update = embed.update
+    with committed():
+        publishing.edit_update(
+            update.pk, expected_version=update.version, embeds=EmbedChanges(changed=[embed])
+        )
 
 
 def test_an_editor_uploads_an_image_and_readers_get_a_resized_lazy_sized_copy(
@@ -108,7 +119,7 @@ def test_an_image_needs_caption_credit_and_alt_text(
     assert response.status_code == 200
     html = response.content.decode()
     assert re.search(rf'id="id_embeds-0-{missing}_error"', html)
-    assert "An image needs a caption, a credit and alt text." in html
+    assert escape(Embed.REQUIRED[Embed.Kind.IMAGE][missing]) in html
     assert "Kept headline" in html
     assert not Update.objects.exists()
 
@@ -149,11 +160,11 @@ def test_a_new_upload_gets_a_new_rendition_and_removing_the_image_removes_it():
     embed = make_image_embed(make_update(make_story()), picture(2000, 1000))
     first = embed.display_image.name
     embed.image = upload(picture(1500, 1500), "square.jpg")
-    embed.save()
+    change_card(embed)
     assert "square-1280x1280" in embed.display_image.name
     assert Embed.objects.get().display_image.name == embed.display_image.name != first
     embed.image = None
-    embed.save()
+    change_card(embed)
     assert Embed.objects.get().display_image.name == ""
 
 

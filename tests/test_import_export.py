@@ -12,6 +12,7 @@ from django.urls import reverse
 from coverage import textformat
 from coverage.models import Embed, Story, Update
 from coverage.textformat import TextFormatError, parse
+from tests.factories import make_embed, make_story, make_update, retract
 
 UTC = dt.UTC
 
@@ -71,7 +72,7 @@ def export_text(slug):
 
 
 def in_file_order(story):
-    return list(story.updates.order_by("-published_at", "-id"))
+    return list(story.updates.newest_first())
 
 
 def snapshot(story):
@@ -316,17 +317,17 @@ def test_export_text_format(tmp_path):
 def test_export_leaves_out_drafts_and_retracted_updates(tmp_path):
     import_text(write(tmp_path, "UPDATE 1000 GMT: Kept.\nUPDATE 0900 GMT: Withdrawn.\n"))
     story = Story.objects.get()
-    story.updates.get(body__contains="Withdrawn").retract()
-    Update.objects.create(story=story, body="<p>Draft.</p>", status=Update.Status.DRAFT)
+    retract(story.updates.get(body__contains="Withdrawn"))
+    make_update(story, body="<p>Draft.</p>", status=Update.Status.DRAFT)
 
     assert export_text("fire") == "UPDATE 1000 GMT:\n\nKept.\n"
 
 
 @pytest.mark.django_db
 def test_export_converts_editor_html_to_text():
-    story = Story.objects.create(slug="edited", title="Edited", status=Story.Status.LIVE)
-    Update.objects.create(
-        story=story,
+    story = make_story(slug="edited", title="Edited")
+    make_update(
+        story,
         published_at=at(12, 0),
         body=(
             "<h2>Latest</h2><p>A <a href='https://example.com'>link</a> &amp; "
@@ -492,7 +493,7 @@ def test_replace_swaps_the_updates(tmp_path):
     story = Story.objects.get()
     old_ids = set(story.updates.values_list("id", flat=True))
     old_revision = story.revision
-    follower = Story.objects.create(slug="fire-day-2", title="Day 2", previous=story)
+    follower = make_story(slug="fire-day-2", title="Day 2", previous=story)
 
     replacement = "New standfirst.\nUPDATE 1600 GMT: Fresh start.\nUPDATE 1500 GMT: Earlier.\n"
     output = import_text(
@@ -642,13 +643,17 @@ def test_text_format_error_carries_the_line():
 
 @pytest.mark.django_db
 def test_export_warns_about_what_the_text_cannot_carry():
-    story = Story.objects.create(slug="two-days", title="Two days", status=Story.Status.LIVE)
-    late = Update.objects.create(story=story, published_at=at(23, 50), body="<p>Late.</p>")
-    Update.objects.create(
-        story=story, published_at=at(0, 10) + dt.timedelta(days=1), body="<p>Next day.</p>"
-    )
-    Embed.objects.create(
-        update=late, kind=Embed.Kind.LINK, title="Report", url="https://example.com/report"
+    story = make_story(slug="two-days", title="Two days")
+    late = make_update(story, published_at=at(23, 50), body="<p>Late.</p>")
+    make_update(story, published_at=at(0, 10) + dt.timedelta(days=1), body="<p>Next day.</p>")
+    make_embed(
+        late,
+        kind=Embed.Kind.LINK,
+        title="Report",
+        url="https://example.com/report",
+        text="",
+        author_name="",
+        author_handle="",
     )
     out, err = io.StringIO(), io.StringIO()
     call_command("export_text", "two-days", stdout=out, stderr=err)

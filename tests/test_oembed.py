@@ -9,11 +9,12 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from django.tasks import TaskResultStatus
+from django.test import Client
 from django.urls import reverse
 
 from coverage import tasks
 from coverage.models import Embed, Story
-from tests.factories import make_embed, make_story, make_update
+from tests.factories import committed, make_editor, make_embed, make_story, make_update
 from tests.test_embeds import TWEET_CODE, TWEET_ID, YT, editor_client, post_update  # noqa: F401
 from tests.test_xss import assert_inert, feed_bodies
 
@@ -148,21 +149,22 @@ def test_enrichment_is_off_by_default_and_asks_nobody(
     settings.EMBED_ENRICHMENT = False
     with django_capture_on_commit_callbacks(execute=True) as callbacks:
         embed = video_embed()
-    assert callbacks == []
+    # Readers are told of the new card; no enrichment is queued.
+    assert [c for c in callbacks if "refresh_on_commit" not in c.__qualname__] == []
     assert tasks.enrich_embed.call(embed.pk) == "skipped"
     assert FakeProvider.requests == []
     assert Embed.objects.get().enriched_at is None
 
 
 def test_enrichment_runs_only_after_the_update_is_saved_and_readers_get_it(
-    provider,
-    editor_client,  # noqa: F811
-    client,
-    django_capture_on_commit_callbacks,
+    provider, client, django_capture_on_commit_callbacks
 ):
     story = make_story()
+    # A plain client: this test runs the commit's callbacks itself.
+    editor = Client()
+    editor.force_login(make_editor())
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
-        response = post_update(editor_client, story, [{"paste": f"https://youtu.be/{YT}"}])
+        response = post_update(editor, story, [{"paste": f"https://youtu.be/{YT}"}])
     assert response.status_code == 302
     # Saved, not yet committed: nobody has been asked anything.
     assert FakeProvider.requests == []
@@ -275,8 +277,9 @@ def test_a_hostile_answer_is_read_as_text_and_escaped_everywhere(provider, setti
     post = make_embed(update, kind="link", provider="X", url=X_URL, text="", author_name="")
     Embed.objects.filter(pk=post.pk).update(author_handle="")
     video = video_embed(update=update)
-    assert tasks.enrich_embed.call(post.pk) == "enriched"
-    assert tasks.enrich_embed.call(video.pk) == "enriched"
+    with committed():
+        assert tasks.enrich_embed.call(post.pk) == "enriched"
+        assert tasks.enrich_embed.call(video.pk) == "enriched"
 
     post.refresh_from_db()
     assert post.kind == Embed.Kind.SOCIAL

@@ -6,9 +6,17 @@ from django.core.cache import caches
 from django.urls import reverse
 from django.utils import timezone
 
-from coverage import live
+from coverage import live, publishing
 from coverage.models import Story, Update
-from tests.factories import make_embed, make_story, make_update
+from tests.factories import (
+    committed,
+    edit,
+    end_coverage,
+    make_embed,
+    make_story,
+    make_update,
+    retract,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -83,8 +91,7 @@ def test_an_edit_is_sent_as_a_replacement(client):
     story = make_story()
     update = make_update(story, body="<p>Old text</p>")
     since = revision_of(story)
-    update.body = "<p>New text</p>"
-    update.save()
+    edit(update, body="<p>New text</p>")
     html = poll(client, story, since).content.decode()
     assert oob_ids(html, "true") == [update.pk]
     assert "New text" in html
@@ -97,10 +104,9 @@ def test_retracted_or_drafted_updates_are_removed(client, withdraw):
     update = make_update(story, body="<p>Wrong figure</p>")
     since = revision_of(story)
     if withdraw == "retract":
-        update.retract()
+        retract(update)
     else:
-        update.status = Update.Status.DRAFT
-        update.save()
+        edit(update, status=Update.Status.DRAFT)
     html = poll(client, story, since).content.decode()
     assert oob_ids(html, "delete") == [update.pk]
     assert "Wrong figure" not in html
@@ -128,8 +134,7 @@ def test_a_reader_that_is_behind_gets_every_change_once_in_revision_order(client
     story = make_story()
     first = make_update(story)
     second = make_update(story)
-    first.body = "<p>first edited</p>"
-    first.save()
+    edit(first, body="<p>first edited</p>")
     html = poll(client, story, 0).content.decode()
     assert oob_ids(html, "true") == [second.pk, first.pk]
 
@@ -147,7 +152,7 @@ def test_the_same_since_gives_the_same_answer_until_the_story_changes(client):
 def test_ending_the_story_sends_a_poller_without_a_trigger(client):
     story = make_story()
     since = revision_of(story)
-    story.end_coverage()
+    end_coverage(story)
     response = poll(client, story, since)
     html = response.content.decode()
     assert response.status_code == 200
@@ -249,7 +254,7 @@ def test_a_scheduled_update_reaches_readers_when_its_time_comes(client, django_a
 
     # Released once: the next poll from the new cursor has nothing new.
     assert poll(client, story, since + 1).status_code == 204
-    assert Story.release_due_updates(story.pk) == 0
+    assert publishing.release_due_updates(story.pk) == 0
 
 
 def test_the_cached_due_time_triggers_the_release(client, monkeypatch):
@@ -274,7 +279,7 @@ def cursor_in(html):
 def test_a_reader_far_behind_catches_up_over_several_polls_without_a_gap(client):
     story = make_story()
     updates = [make_update(story) for _ in range(130)]
-    story.end_coverage()  # polling must go on until the reader has caught up
+    end_coverage(story)  # polling must go on until the reader has caught up
     seen, since = [], 0
     for _ in range(5):
         response = poll(client, story, since)
@@ -318,7 +323,8 @@ def test_readers_at_the_same_state_share_one_rendered_answer(client, django_asse
 def test_readers_of_a_finished_day_learn_where_coverage_continues(client):
     story = make_story(title="Monday")
     since = revision_of(story)
-    tuesday, created = story.start_next_day(title="Tuesday")
+    with committed():
+        tuesday, created = publishing.start_next_day(story.pk, title="Tuesday")
     assert created
     html = poll(client, story, since).content.decode()
     assert 'id="story-continues"' in html

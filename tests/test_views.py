@@ -6,7 +6,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from coverage.models import Embed, Story, Update
-from tests.factories import make_embed, make_story, make_update
+from tests.factories import edit, end_coverage, make_embed, make_story, make_update, retract
 
 pytestmark = pytest.mark.django_db
 
@@ -35,7 +35,7 @@ def test_story_page_shows_the_story_and_its_updates_newest_first_pinned_on_top(c
     pinned = make_update(story, published_at=NOW - dt.timedelta(hours=2), pinned=True)
     newest = make_update(story, published_at=NOW - dt.timedelta(hours=1), headline="Bridge shut")
     make_update(story, status=Update.Status.DRAFT, body="<p>draft text</p>")
-    make_update(story, body="<p>retracted text</p>").retract()
+    retract(make_update(story, body="<p>retracted text</p>"))
 
     html = page(client, story)
     assert "<h1>Floods live</h1>" in html
@@ -79,7 +79,7 @@ def test_live_page_polls_from_its_revision_and_ended_page_does_not(client):
     assert 'hx-swap="outerHTML"' in html
     assert 'hx-sync="this:drop"' in html
 
-    story.end_coverage()
+    end_coverage(story)
     html = page(client, story)
     assert "hx-get" not in html
     assert "Coverage ended" in html
@@ -178,8 +178,7 @@ def test_the_page_shows_the_newest_fifty_and_a_cursor_to_older_ones(client):
     start = NOW - dt.timedelta(days=1)
     updates = [make_update(story, published_at=start + dt.timedelta(minutes=n)) for n in range(60)]
     pinned = updates[3]
-    pinned.pinned = True
-    pinned.save()
+    pinned = edit(pinned, pinned=True)
     newest_first = sorted(
         (u for u in updates if u.pk != pinned.pk), key=lambda u: u.published_at, reverse=True
     )

@@ -154,11 +154,36 @@ class ComposeForm(DeskForm):
             )
         return image
 
+    # The compose box's image fields, by the Embed field each one fills.
+    IMAGE_FIELDS = {
+        "image": "image",
+        "caption": "image_caption",
+        "credit": "image_credit",
+        "alt_text": "image_alt",
+    }
+
     def clean(self):
         data = super().clean()
-        if data.get("image") and not data.get("image_alt", "").strip():
-            self.add_error("image_alt", "Describe the image for readers who cannot see it.")
+        if data.get("image"):
+            try:
+                # The one image rule: Embed.REQUIRED, as the admin applies it.
+                self.image_embed().clean()
+            except ValidationError as error:
+                for name, messages in error.message_dict.items():
+                    self.add_error(self.IMAGE_FIELDS[name], messages)
         return data
+
+    def image_embed(self) -> Embed:
+        data = self.cleaned_data
+        return Embed(
+            kind=Embed.Kind.IMAGE,
+            image=data["image"],
+            **{
+                name: data.get(field, "").strip()
+                for name, field in self.IMAGE_FIELDS.items()
+                if name != "image"
+            },
+        )
 
     def update_fields(self) -> dict:
         data = self.cleaned_data
@@ -178,16 +203,8 @@ class ComposeForm(DeskForm):
         embeds = []
         if self.wants_embed:
             embeds.append(self.embed_form.save(commit=False))
-        if image := data.get("image"):
-            embeds.append(
-                Embed(
-                    kind=Embed.Kind.IMAGE,
-                    image=image,
-                    caption=data["image_caption"].strip(),
-                    credit=data["image_credit"].strip(),
-                    alt_text=data["image_alt"].strip(),
-                )
-            )
+        if data.get("image"):
+            embeds.append(self.image_embed())
         return embeds
 
 
@@ -217,7 +234,7 @@ class EditForm(DeskForm):
             },
         )
         super().__init__(*args, **kwargs)
-        if not update.is_published:
+        if update.status != Update.Status.PUBLISHED:
             del self.fields["correction_note"]
 
     def changes(self) -> dict:

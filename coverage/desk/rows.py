@@ -43,7 +43,7 @@ class DeskRow:
 
 def desk_updates(story: Story):
     return (
-        story.updates.order_by("-pinned", "-published_at", "-id")
+        story.updates.in_reader_order()
         .select_related("story")
         .prefetch_related("embeds", "authors")
     )

@@ -6,14 +6,16 @@ the part of the page that changed, without it a redirect back to the desk.
 """
 
 import datetime as dt
-import uuid
+from collections.abc import Callable
+from functools import partial
+from typing import NamedTuple
 
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.admin.models import ADDITION, CHANGE, LogEntry
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
-from django.http import Http404, HttpResponse, HttpResponseBadRequest, HttpResponseRedirect
+from django.http import Http404, HttpResponseBadRequest, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
@@ -21,35 +23,36 @@ from django.utils import timezone
 from django.utils.decorators import method_decorator
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from coverage import live, publishing
 from coverage.desk.forms import ComposeForm, EditForm, ImportForm, NextDayForm
 from coverage.desk.rows import DeskRow, desk_updates
-from coverage.models import EditConflict, Embed, Story, Update, edit_update, post_update
+from coverage.models import Story, Update
 from coverage.permissions import can_edit, can_publish, can_run_story, can_use_desk
+from coverage.views import nothing_to_send, parse_since, plain_response
 
 # Published updates listed on the desk; older ones are in the admin's update list.
 DESK_LIMIT = 200
 
-# The update actions the desk's buttons post, and what each does.
+
+class Action(NamedTuple):
+    """An update action the desk's buttons post: the write, and what it is (its
+    label is the message the editor sees)."""
+
+    write: Callable
+    done: Update.Action
+
+
 ACTIONS = {
-    "pin": lambda update, actor: update.pinned or update.set_pinned(True, actor),
-    "unpin": lambda update, actor: update.pinned and update.set_pinned(False, actor),
-    "key-event": lambda update, actor: update.key_event or update.set_key_event(True, actor),
-    "not-key-event": lambda update, actor: update.key_event and update.set_key_event(False, actor),
-    "retract": lambda update, actor: update.is_retracted or update.retract(actor),
-    "restore": lambda update, actor: update.is_retracted and update.restore(actor),
-    "publish": lambda update, actor: update.is_published or update.publish(actor),
-    "submit": lambda update, actor: update.status == Update.Status.DRAFT and update.submit(actor),
-}
-# What each action is, as the update's history records it; its label is the message.
-ACTION_DONE = {
-    "pin": Update.Action.PINNED,
-    "unpin": Update.Action.UNPINNED,
-    "key-event": Update.Action.KEY_EVENT,
-    "not-key-event": Update.Action.NOT_KEY_EVENT,
-    "retract": Update.Action.RETRACTED,
-    "restore": Update.Action.RESTORED,
-    "publish": Update.Action.PUBLISHED,
-    "submit": Update.Action.SUBMITTED,
+    "pin": Action(partial(publishing.set_pinned, pinned=True), Update.Action.PINNED),
+    "unpin": Action(partial(publishing.set_pinned, pinned=False), Update.Action.UNPINNED),
+    "key-event": Action(partial(publishing.set_key_event, key_event=True), Update.Action.KEY_EVENT),
+    "not-key-event": Action(
+        partial(publishing.set_key_event, key_event=False), Update.Action.NOT_KEY_EVENT
+    ),
+    "retract": Action(publishing.retract, Update.Action.RETRACTED),
+    "restore": Action(publishing.restore, Update.Action.RESTORED),
+    "publish": Action(publishing.publish, Update.Action.PUBLISHED),
+    "submit": Action(publishing.submit, Update.Action.SUBMITTED),
 }
 LIFECYCLE = {"go-live", "end", "next-day"}
 
@@ -189,7 +192,7 @@ class Desk:
                 context = self.context(request, story, compose_form=form)
                 return self.render(request, "_compose.html", context, status=422)
             return self.desk_page(request, story, compose_form=form)
-        update, created = post_update(
+        update, created = publishing.post_update(
             story,
             actor=request.user,
             status=status,
@@ -238,13 +241,13 @@ class Desk:
         if not form.is_valid():
             return self.edit_response(request, story, update, form, status=422)
         try:
-            edited = edit_update(
+            edited = publishing.edit_update(
                 update.pk,
                 expected_version=form.cleaned_data["version"],
                 actor=request.user,
                 **form.changes(),
             )
-        except EditConflict as conflict:
+        except publishing.EditConflict as conflict:
             return self.conflict_response(request, story, conflict.current)
         if not request.htmx:
             messages.success(request, f"Saved UPDATE {edited.stamp}.")
@@ -295,9 +298,9 @@ class Desk:
             )
             if not allowed:
                 raise PermissionDenied("Only an editor can do that.")
-            ACTIONS[action](update, request.user)
+            update = ACTIONS[action].write(update.pk, actor=request.user)
         if not request.htmx:
-            messages.success(request, f"{ACTION_DONE[action].label}: {update.stamp} update.")
+            messages.success(request, f"{ACTIONS[action].done.label}: {update.stamp} update.")
             return HttpResponseRedirect(self.desk_url(story, update))
         return self.row_response(request, story, self.fresh(update.pk))
 
@@ -322,27 +325,19 @@ class Desk:
         """Every update changed since revision ``since`` (drafts included), as
         out-of-band rows, and the poller with the new cursor. Never cached."""
         story = self.story_for(request, story_id)
-        raw = request.GET.get("since", "")
-        if not raw.isascii() or not raw.isdigit() or len(raw) > 18:
-            return HttpResponseBadRequest("'since' must be a non-negative whole number.")
-        since = int(raw)
-        # Scheduled updates fall due here too, so the desk shows them go out.
-        due = Update.objects.awaiting_release().filter(
-            story=story, published_at__lte=timezone.now()
-        )
-        if due.exists():
-            Story.release_due_updates(story.pk)
-        story.refresh_from_db()
-        if since == story.revision:
-            return HttpResponse(status=204)
-        if since > story.revision:
-            response = HttpResponse("The desk is ahead of the story; reloading.", status=409)
-            response["HX-Refresh"] = "true"
-            return response
+        since = parse_since(request.GET.get("since"))
+        if isinstance(since, str):
+            return plain_response(since, 400)
+        # The readers' poll's state and answers: due updates are released here
+        # too, so the desk shows them go out.
+        state = live.get(story.slug, at_least=since)
+        answer = nothing_to_send(since, state.revision)
+        if answer is not None:
+            return answer
         now = timezone.now()
-        changes = desk_updates(story).filter(revision__gt=since, revision__lte=story.revision)
+        changes = desk_updates(story).filter(revision__gt=since, revision__lte=state.revision)
         rows = [DeskRow(update, request.user, now) for update in changes.order_by("revision")]
-        context = self.context(request, story, revision=story.revision, rows=rows)
+        context = self.context(request, story, revision=state.revision, rows=rows)
         return self.render(request, "poll.html", context)
 
     # The story
@@ -355,17 +350,17 @@ class Desk:
         if not can_run_story(request.user):
             raise PermissionDenied("Only an editor can start or end coverage.")
         if action == "go-live":
-            story.go_live()
+            publishing.go_live(story.pk)
             self.log(request, story, "Went live from the desk.")
             messages.success(request, "The story is live.")
         elif action == "end":
-            story.end_coverage()
+            publishing.end_coverage(story.pk)
             self.log(request, story, "Ended coverage from the desk.")
             messages.success(request, "Coverage ended; readers' pages stop polling.")
         else:
             form = NextDayForm(request.POST)
             title = form.cleaned_data["title"] if form.is_valid() else ""
-            following, created = story.start_next_day(title)
+            following, created = publishing.start_next_day(story.pk, title)
             if created:
                 self.log(request, story, f"Coverage continues in “{following}”.")
                 LogEntry.objects.log_actions(
@@ -419,36 +414,12 @@ class Desk:
         return self.render(request, "import.html", context)
 
     def save_import(self, request, story, form, status) -> int:
-        token = form.cleaned_data["token"]
-        publisher = can_publish(request.user)
-        created = 0
-        with transaction.atomic():
-            # Reverse text order: updates at the same time keep the text's order
-            # on the page, where ties go to the newest id (as import_text does).
-            for index, parsed in reversed(list(enumerate(form.parsed.updates))):
-                embeds = [
-                    Embed(
-                        kind=Embed.Kind.SOCIAL,
-                        text=post.text,
-                        author_name=post.author_name,
-                        author_handle=post.author_handle,
-                        posted_at=post.posted_at,
-                    )
-                    for post in parsed.social_posts
-                ]
-                _, was_created = post_update(
-                    story,
-                    actor=request.user,
-                    status=status,
-                    # One token per update, from the form's: a resubmitted
-                    # preview adds nothing twice.
-                    client_token=uuid.uuid5(token, str(index)),
-                    embeds=embeds,
-                    headline=parsed.headline,
-                    body=parsed.body_html,
-                    published_at=parsed.published_at,
-                    key_event=parsed.key_event,
-                    pinned=parsed.pinned and publisher,
-                )
-                created += was_created
-        return created
+        return publishing.import_updates(
+            story,
+            form.parsed.updates,
+            actor=request.user,
+            status=status,
+            # A resubmitted preview adds nothing twice.
+            token=form.cleaned_data["token"],
+            allow_pinning=can_publish(request.user),
+        )

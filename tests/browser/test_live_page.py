@@ -23,7 +23,7 @@ from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 from coverage.models import Update
 from tests.browser.support import FEW_POLLS_MS, POLL_MS
 from tests.browser.support import PASSWORD as EDITOR_PASSWORD
-from tests.factories import make_editor, make_story, make_update
+from tests.factories import edit, end_coverage, make_editor, make_story, make_update, retract
 
 pytestmark = pytest.mark.browser
 
@@ -171,14 +171,13 @@ def test_an_edit_replaces_the_update_in_place_and_a_retraction_removes_it(server
     article = reader.locator(f"#update-{update.pk}")
     expect(article).to_contain_text("Crowds gather")
 
-    update.body = "<p>Thousands gather at the square.</p>"
-    update.save()
+    edit(update, body="<p>Thousands gather at the square.</p>")
     expect(article).to_contain_text("Thousands gather at the square.")
     expect(article).to_have_count(1)
     expect(article).not_to_contain_text("Crowds")
     assert update_ids(reader) == [f"update-{update.pk}", f"update-{older.pk}"]
 
-    update.retract()
+    retract(update)
     expect(article).to_have_count(0)
     expect(reader.locator("#updates")).not_to_contain_text("gather at the square")
     assert update_ids(reader) == [f"update-{older.pk}"]
@@ -207,8 +206,7 @@ def test_a_reader_scrolled_down_is_not_moved_and_gets_a_new_updates_button(serve
     assert abs(reader.evaluate("window.scrollY") - scroll_y) <= 3, "the page jumped"
 
     # Edited while still waiting behind the button: it stays there.
-    update.body = "<p>Exit poll published, with figures.</p>"
-    update.save()
+    edit(update, body="<p>Exit poll published, with figures.</p>")
     expect(article).to_contain_text("with figures")
     expect(article).to_be_hidden()
     expect(button).to_have_text("1 new update")
@@ -253,7 +251,7 @@ def test_ending_the_story_stops_polling(server, reader):
     open_story(reader, server, story)
     wait_until(reader, lambda: polls, FEW_POLLS_MS, "the page never polled")
 
-    story.end_coverage()
+    end_coverage(story)
     poller = reader.locator("#poller")
     expect(poller).to_have_attribute("data-ended", "true")
     expect(poller).not_to_have_attribute("hx-get", re.compile(".*"))

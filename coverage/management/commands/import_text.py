@@ -21,7 +21,8 @@ told by their next poll to drop the old updates (a deleted update would stay
 on their screens, and a new story row would restart the revision counter
 their pages poll with).
 
-Everything happens in one transaction. Anything refused (a missing or
+Everything happens in one transaction (coverage.publishing.import_story), as
+one story revision. Anything refused (a missing or
 non-UTF-8 file, no update marker, a bad time, a bad date, a slug already in
 use without ``--replace``) raises CommandError before anything is written.
 """
@@ -33,8 +34,8 @@ import sys
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 from django.core.validators import validate_slug
-from django.db import IntegrityError, transaction
 
+from coverage import publishing
 from coverage.models import Embed, Story, Update
 from coverage.textformat import ParsedStory, TextFormatError, parse
 
@@ -90,33 +91,15 @@ class Command(BaseCommand):
             raise CommandError(f"{name}: {error}") from error
         self.check_lengths(parsed, name)
 
-        with transaction.atomic():
-            story, retracted = self.save_story(parsed, slug, title, replace)
-            # Reverse file order: for equal times the file's first update gets
-            # the highest id and so reads first.
-            for parsed_update in reversed(parsed.updates):
-                update = Update(
-                    story=story,
-                    headline=parsed_update.headline,
-                    body=parsed_update.body_html,
-                    published_at=parsed_update.published_at,
-                    status=Update.Status.PUBLISHED,
-                    key_event=parsed_update.key_event,
-                    pinned=parsed_update.pinned,
-                )
-                update.save()
-                for position, post in enumerate(parsed_update.social_posts):
-                    Embed(
-                        update=update,
-                        position=position,
-                        kind=Embed.Kind.SOCIAL,
-                        text=post.text,
-                        author_name=post.author_name,
-                        author_handle=post.author_handle,
-                        posted_at=post.posted_at,
-                        url=post.url,
-                        provider="",
-                    ).save()
+        try:
+            story, retracted = publishing.import_story(
+                parsed, slug=slug, title=title, replace=replace
+            )
+        except publishing.SlugTaken:
+            raise CommandError(
+                f"A story with slug {slug!r} already exists; "
+                "pass --replace to replace its updates, or choose another slug."
+            ) from None
 
         count = len(parsed.updates)
         summary = f"Imported {count} update{'' if count == 1 else 's'} into {slug}"
@@ -180,31 +163,3 @@ class Command(BaseCommand):
                             f"{name}: line {thing.line}: the {label} is longer than "
                             f"{limit} characters."
                         )
-
-    def save_story(self, parsed: ParsedStory, slug: str, title: str, replace: bool):
-        """The story to add updates to, and how many old updates were retracted."""
-        started_at = min(update.published_at for update in parsed.updates)
-        story = Story.objects.select_for_update().filter(slug=slug).first()
-        if story is not None and not replace:
-            raise CommandError(
-                f"A story with slug {slug!r} already exists; "
-                "pass --replace to replace its updates, or choose another slug."
-            )
-        retracted = 0
-        if story is None:
-            story = Story(slug=slug, status=Story.Status.LIVE)
-        else:
-            for old in story.updates.filter(retracted_at__isnull=True).order_by("id"):
-                old.retract()
-                retracted += 1
-        story.title = title
-        story.standfirst = parsed.standfirst
-        story.original_entry = parsed.original_entry_html
-        story.started_at = started_at
-        try:
-            with transaction.atomic():
-                story.save()
-        except IntegrityError:
-            # Another import took the slug between our check and our insert.
-            raise CommandError(f"A story with slug {slug!r} already exists.") from None
-        return story, retracted

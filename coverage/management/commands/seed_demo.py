@@ -2,6 +2,7 @@
 
 import datetime as dt
 import io
+import os
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -13,7 +14,8 @@ from django.utils import timezone
 from django.utils.crypto import get_random_string
 from PIL import Image, ImageDraw
 
-from coverage.models import Embed, Story, Update
+from coverage import publishing
+from coverage.models import Embed, Story
 from coverage.roles import EDITOR, install_roles
 
 EDITOR_USERNAME = "editor"
@@ -212,9 +214,11 @@ class Command(BaseCommand):
             else:
                 self.make_stories()
                 self.stdout.write(self.style.SUCCESS("Loaded the demo story."))
+        # `make run` serves on PORT (default 8000) and passes it here.
+        address = f"http://127.0.0.1:{os.environ.get('PORT') or 8000}"
         self.stdout.write(
-            "\n  Reader page:  http://127.0.0.1:8000/\n"
-            "  Editor desk:  http://127.0.0.1:8000/admin/\n"
+            f"\n  Reader page:  {address}/\n"
+            f"  Editor desk:  {address}/admin/\n"
             f"  Editor login: {EDITOR_USERNAME} / {password}\n"
         )
 
@@ -241,7 +245,7 @@ class Command(BaseCommand):
             return end - (clock(last) - clock(hhmm))
 
         yesterday = (stamped(UPDATES[0][0]) - dt.timedelta(days=1)).date()
-        previous = Story.objects.create(
+        previous = publishing.create_story(
             slug=PREVIOUS_SLUG,
             title="Eastmouth floods: River Alder rises as heavy rain continues",
             standfirst="Emergency services prepare for flooding after 48 hours of rain.",
@@ -249,12 +253,12 @@ class Command(BaseCommand):
             started_at=at(yesterday, "0700"),
             ended_at=at(yesterday, "2300"),
         )
-        Update.objects.create(
-            story=previous,
+        publishing.post_update(
+            previous,
             published_at=at(yesterday, "2250"),
             body="<p>We are pausing our coverage for the night. It continues tomorrow.</p>",
         )
-        story = Story.objects.create(
+        story = publishing.create_story(
             slug=STORY_SLUG,
             title="Eastmouth floods: hundreds evacuated as River Alder hits record level",
             standfirst="Severe flood warning for the Quayside as rescuers lift residents from "
@@ -270,14 +274,18 @@ class Command(BaseCommand):
             "This page follows the flooding in Eastmouth and the villages around it.</p>",
         )
         for stamp, headline, body, flags, embeds in UPDATES:
-            update = Update.objects.create(
-                story=story, published_at=stamped(stamp), headline=headline, body=body, **flags
+            cards = [Embed(**fields) for fields in embeds]
+            for card in cards:
+                if card.kind == Embed.Kind.IMAGE:
+                    card.image = demo_image()
+            publishing.post_update(
+                story,
+                published_at=stamped(stamp),
+                headline=headline,
+                body=body,
+                embeds=cards,
+                **flags,
             )
-            for position, fields in enumerate(embeds):
-                embed = Embed(update=update, position=position, **fields)
-                if embed.kind == Embed.Kind.IMAGE:
-                    embed.image = demo_image()
-                embed.save()
 
 
 def clock(hhmm: str) -> dt.timedelta:
