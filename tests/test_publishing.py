@@ -8,11 +8,20 @@ from pathlib import Path
 import pytest
 from django.contrib.admin.sites import site
 from django.db import transaction
+from django.urls import reverse
 from django.utils import timezone
 
 from coverage import live, publishing
+from coverage.desk.views import ACTIONS as DESK_ACTIONS
 from coverage.models import Embed, Story, Update
-from tests.factories import committed, make_editor, make_embed, make_story, make_update
+from tests.factories import (
+    admin_update_form,
+    committed,
+    make_editor,
+    make_embed,
+    make_story,
+    make_update,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -377,3 +386,51 @@ def test_every_admin_list_action_bumps_the_revision(client):
         assert response.status_code == 302, action
         assert stored_revision(story) == before + 1, action
         assert update.versions.count() == versions + 1, action
+
+
+def desk_action_target(story, action):
+    """An update the desk action changes: a draft to publish or submit, a pinned
+    one to unpin, a retracted one to restore, and so on."""
+    fields = {
+        "publish": {"status": Update.Status.SUBMITTED},
+        "submit": {"status": Update.Status.DRAFT},
+        "unpin": {"pinned": True},
+        "not-key-event": {"key_event": True},
+    }.get(action, {})
+    update = make_update(story, **fields)
+    if action == "restore":
+        with committed():
+            publishing.retract(update.pk)
+    return update
+
+
+@pytest.mark.parametrize("action", list(DESK_ACTIONS))
+def test_every_desk_action_bumps_the_revision_and_records_a_version(client, action):
+    client.force_login(make_editor())
+    story = make_story()
+    update = desk_action_target(story, action)
+    before, versions = stored_revision(story), update.versions.count()
+    url = reverse("admin:coverage_story_desk_action", args=[story.pk, update.pk, action])
+    assert client.post(url).status_code == 302
+    assert stored_revision(story) == before + 1
+    assert update.versions.count() == versions + 1
+
+
+@pytest.mark.parametrize("path", ["desk", "admin"])
+def test_edits_from_the_desk_and_the_admin_bump_the_revision_once(client, path):
+    client.force_login(make_editor())
+    story = make_story()
+    update = make_update(story, body="<p>Before</p>")
+    before = stored_revision(story)
+    if path == "desk":
+        url = reverse("admin:coverage_story_desk_edit", args=[story.pk, update.pk])
+        data = {"version": update.version, "headline": "", "body": "After", "time": ""}
+    else:
+        url = reverse("admin:coverage_update_change", args=[update.pk])
+        data = admin_update_form(story, body="<p>After</p>", loaded_version=update.version)
+        data.update(published_at_0="2026-11-24", published_at_1="10:00:00")
+    assert client.post(url, data).status_code == 302
+    update.refresh_from_db()
+    assert update.body == "<p>After</p>"
+    assert stored_revision(story) == before + 1 == update.revision
+    assert [action for _, action in rows(update)] == ["published", "edited"]
