@@ -23,6 +23,7 @@ from django.utils import timezone
 
 from coverage import embeds
 from coverage.models import Embed
+from coverage.sanitize import plain_text
 
 logger = logging.getLogger(__name__)
 
@@ -124,7 +125,7 @@ def card_fields(answer: dict, provider: str) -> dict:
 
     def text(name: str) -> str:
         value = answer.get(name)
-        return embeds.plain(value) if isinstance(value, str) else ""
+        return plain_text(value) if isinstance(value, str) else ""
 
     fields = {
         "title": text("title")[:300],

@@ -12,7 +12,7 @@ no database; only links rebuilt from validated http(s) URLs come out of here.
 - fields.py: EmbedFields and EmbedError, what all of them return or raise.
 """
 
-from coverage.embeds.embed_code import plain, read_embed_code
+from coverage.embeds.embed_code import read_embed_code
 from coverage.embeds.fields import (
     EXPECTED,
     LINK,
@@ -34,7 +34,6 @@ __all__ = [
     "EmbedFields",
     "VideoPlayer",
     "clean_url",
-    "plain",
     "read_embed_code",
     "recognise",
     "recognise_url",

@@ -12,18 +12,10 @@ from urllib.parse import urlsplit, urlunsplit
 
 from coverage.embeds.fields import EXPECTED, EmbedError, EmbedFields
 from coverage.embeds.recognisers import bare_host, query_params, recognise_url
+from coverage.sanitize import plain_text
 
 # The model's column sizes: text read from a paste is cut to fit rather than failing the form.
 TEXT_LENGTHS = {"provider": 60, "title": 300, "author_name": 200, "author_handle": 200}
-
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
-
-
-def plain(text: str) -> str:
-    """Text as a card shows it: no control characters, single spaces, trimmed lines."""
-    text = _CONTROL.sub("", text or "").replace("\r\n", "\n").replace("\xa0", " ")
-    lines = (re.sub(r"[ \t]+", " ", line).strip() for line in text.split("\n"))
-    return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()
 
 
 class _Snippet(HTMLParser):
@@ -77,10 +69,10 @@ class _Snippet(HTMLParser):
                 self._skip_depth -= 1
             return
         if tag == "p" and self._paragraph is not None:
-            self.paragraphs.append(plain("".join(self._paragraph)))
+            self.paragraphs.append(plain_text("".join(self._paragraph), keep_lines=True))
             self._paragraph = None
         elif tag == "a" and self._link is not None:
-            self.links.append((self._link[0], plain("".join(self._link[1]))))
+            self.links.append((self._link[0], plain_text("".join(self._link[1]), keep_lines=True)))
             self._link = None
 
     def handle_data(self, data):
@@ -201,8 +193,8 @@ def _read_byline(snippet: _Snippet, fields: EmbedFields) -> None:
     text = "\n\n".join(paragraphs)
     for marker in links_text:  # Bluesky's "[image or embed]" placeholder
         text = text.replace(marker, "")
-    fields.text = plain(text)
-    match = _BYLINE.search(plain(" ".join("".join(snippet.trailer).split())))
+    fields.text = plain_text(text, keep_lines=True)
+    match = _BYLINE.search(plain_text("".join(snippet.trailer)))
     if match:
         fields.author_name = match["name"]
         fields.author_handle = match["handle"]
@@ -217,7 +209,7 @@ _INSTAGRAM_BYLINE = re.compile(
 def _read_instagram(snippet: _Snippet, fields: EmbedFields) -> None:
     captions = []
     for paragraph in snippet.paragraphs:
-        match = _INSTAGRAM_BYLINE.match(" ".join(paragraph.split()))
+        match = _INSTAGRAM_BYLINE.match(plain_text(paragraph))
         if match:
             name, handle = match["name"], match["handle"]
             if name.startswith("@") and not handle:
@@ -226,26 +218,26 @@ def _read_instagram(snippet: _Snippet, fields: EmbedFields) -> None:
             fields.author_handle = handle or fields.author_handle
         elif paragraph and paragraph != "View this post on Instagram":
             captions.append(paragraph)
-    fields.text = plain("\n\n".join(captions))
+    fields.text = plain_text("\n\n".join(captions), keep_lines=True)
     fields.posted_at = fields.posted_at or next(filter(None, map(_parse_iso, snippet.times)), None)
 
 
 def _read_post_by(snippet: _Snippet, fields: EmbedFields) -> None:
     """Mastodon and Threads codes carry no text, only "Post by @user"."""
-    match = re.search(r"Post by (@[\w.@-]+)", " ".join("".join(snippet.all_text).split()))
+    match = re.search(r"Post by (@[\w.@-]+)", plain_text("".join(snippet.all_text)))
     if match and not fields.author_handle:
         fields.author_handle = match[1]
 
 
 def _read_tiktok(snippet: _Snippet, fields: EmbedFields) -> None:
     """The caption sits between the "@user" link and the "♬ sound" link."""
-    text = plain(" ".join("".join(snippet.all_text).split()))
+    text = plain_text("".join(snippet.all_text))
     for _, link_text in snippet.links:
         if link_text.startswith("♬"):
             text = text.replace(link_text, "")
     if fields.author_handle and text.startswith(fields.author_handle):
         text = text[len(fields.author_handle) :]
-    fields.text = plain(text)
+    fields.text = plain_text(text)
 
 
 _SNIPPET_READERS = {
@@ -259,7 +251,7 @@ _SNIPPET_READERS = {
 
 
 def _parse_date(raw: str) -> dt.datetime | None:
-    raw = " ".join(raw.replace("\u202f", " ").split())
+    raw = plain_text(raw)  # also "4:12\u202fPM": newer locale data puts a narrow space there
     for date_format in _DATE_FORMATS:
         try:
             return dt.datetime.strptime(raw, date_format).replace(tzinfo=dt.UTC)
@@ -279,6 +271,6 @@ def _parse_iso(raw: str) -> dt.datetime | None:
 def _fit(fields: EmbedFields) -> EmbedFields:
     """Plain text, cut to the model's column sizes."""
     for name, length in TEXT_LENGTHS.items():
-        setattr(fields, name, plain(getattr(fields, name))[:length])
-    fields.text = plain(fields.text)
+        setattr(fields, name, plain_text(getattr(fields, name))[:length])
+    fields.text = plain_text(fields.text, keep_lines=True)
     return fields
