@@ -2,8 +2,9 @@
 
 from django import forms
 
-from coverage.embeds import EmbedError, plain, recognise
+from coverage.embeds import EmbedError, recognise
 from coverage.models import Embed
+from coverage.sanitize import plain_text
 
 # The fields a paste decides: what the card is and what it says.
 CARD_FIELDS = ["kind", "url", "provider", "title", "author_name", "author_handle", "text"]
@@ -52,8 +53,9 @@ class EmbedForm(forms.ModelForm):
         data = super().clean()
         for name in PLAIN_TEXT_FIELDS:
             # Control characters would break the XML feeds; stray spaces the card.
+            # Only the text keeps its line breaks: the card shows it line by line.
             if isinstance(data.get(name), str):
-                data[name] = plain(data[name])
+                data[name] = plain_text(data[name], keep_lines=name == "text")
         pasted = data.get("paste", "")
         if pasted:
             try:

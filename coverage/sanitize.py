@@ -1,4 +1,7 @@
-"""The allow-list every piece of rich text passes through, on save and on output."""
+"""Text hygiene: the allow-list every piece of rich text passes through (on save and on
+output), and the one cleaner for plain text."""
+
+import re
 
 import nh3
 
@@ -38,3 +41,23 @@ def sanitize_html(html: str) -> str:
         link_rel="noopener noreferrer nofollow",
         strip_comments=True,
     ).strip()
+
+
+# C0 controls but tab, line feed and carriage return (XML 1.0 forbids them: one would
+# break the feeds), and the invisible DEL.
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def plain_text(text: str, *, keep_lines: bool = False) -> str:
+    """Text without control characters, runs of whitespace as one space, ends stripped.
+
+    Whitespace is Python's (str.split): no-break and narrow no-break spaces count,
+    as pasted text and providers' dates are full of them. With keep_lines, line
+    breaks survive (a card's text is shown with its lines), each line cleaned on
+    its own and blank lines kept to one between paragraphs.
+    """
+    text = _CONTROL.sub("", text)
+    if not keep_lines:
+        return " ".join(text.split())
+    lines = "\n".join(" ".join(line.split()) for line in text.splitlines())
+    return re.sub(r"\n{3,}", "\n\n", lines).strip()

@@ -22,6 +22,7 @@ from django.tasks import task
 
 from coverage import embeds
 from coverage.models import Embed
+from coverage.sanitize import plain_text
 
 logger = logging.getLogger(__name__)
 
@@ -113,7 +114,7 @@ def card_fields(answer: dict, provider: str) -> dict:
 
     def text(name: str) -> str:
         value = answer.get(name)
-        return embeds.plain(value) if isinstance(value, str) else ""
+        return plain_text(value) if isinstance(value, str) else ""
 
     fields = {
         "title": text("title")[:300],

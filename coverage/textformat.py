@@ -38,8 +38,9 @@ The format, one element per line::
   the name, the handle (kept with its ``@``) and that date at 00:00 UTC. A
   paragraph with no text before the dash stays a paragraph. Embeds keep the
   order in which they appear. List items are never social posts.
-* All text is plain text: it is whitespace-collapsed, stripped and escaped, so
-  HTML in the input shows as text and is never interpreted.
+* All text is plain text: control characters dropped, whitespace collapsed,
+  stripped (``coverage.sanitize.plain_text``) and escaped, so HTML in the input
+  shows as text and is never interpreted. A NUL character is an error.
 * Markers, ``HEADLINE:``, ``KEY EVENT`` and ``PINNED`` are upper case. A line
   that looks like a marker but is not exactly one (``UPDATE 2561 GMT:``,
   ``UPDATE 9:05 GMT:``, ``Update 0905 GMT:``, ``UPDATE 0905 GMT`` with no
@@ -78,6 +79,8 @@ from html.parser import HTMLParser
 
 from django.utils.html import escape
 
+from coverage.sanitize import plain_text
+
 MONTHS = (
     "January",
     "February",
@@ -93,7 +96,6 @@ MONTHS = (
     "December",
 )
 
-_WHITESPACE = re.compile(r"[ \t\n\r\f\v]+")
 _LINE_BREAK = re.compile(r"\r\n|\r|\n")
 _MARKER = re.compile(r"UPDATE\s+(?P<hh>\d\d)(?P<mm>\d\d)\s+GMT\s*:(?P<rest>.*)")
 _MARKER_LIKE = re.compile(
@@ -149,11 +151,6 @@ class ParsedStory:
     updates: list[ParsedUpdate] = field(default_factory=list)
 
 
-def clean_text(text: str) -> str:
-    """One line of plain text: runs of whitespace collapsed, ends stripped."""
-    return _WHITESPACE.sub(" ", text).strip()
-
-
 # Parsing -------------------------------------------------------------------
 
 
@@ -180,7 +177,7 @@ def parse(text: str, date: dt.date) -> ParsedStory:
     for number, raw in enumerate(_LINE_BREAK.split(text), start=1):
         if "\x00" in raw:
             raise TextFormatError("contains a NUL character.", number)
-        line = clean_text(raw)
+        line = plain_text(raw)
         section = _start_section(line, number, date, sections)
         if section is not None:
             sections.append(section)
@@ -270,7 +267,7 @@ def _start_section(line: str, number: int, date: dt.date, sections: list[_Sectio
 
 
 def _first_line(section: _Section, rest: str, number: int) -> None:
-    rest = clean_text(rest)
+    rest = plain_text(rest)
     if rest:
         section.lines.append((number, rest))
 
@@ -280,7 +277,7 @@ def _read_flag(line: str, number: int, section: _Section) -> bool:
     if match := _HEADLINE.fullmatch(line):
         if section.headline is not None:
             raise TextFormatError("a second HEADLINE line for the same update.", number)
-        section.headline = clean_text(match["text"])
+        section.headline = plain_text(match["text"])
     elif line == _KEY_EVENT:
         section.key_event = True
     elif line == _PINNED:
@@ -419,7 +416,7 @@ class _TextLines(HTMLParser):
         self._flush()
 
     def _flush(self):
-        text = clean_text("".join(self._parts))
+        text = plain_text("".join(self._parts))
         self._parts.clear()
         if text:
             self.lines.append(f"- {text}" if self._item_depth else text)
@@ -439,9 +436,9 @@ def format_attribution_date(when: dt.datetime) -> str:
 
 
 def _embed_line(embed, warnings: list[str]) -> str | None:
-    text = clean_text(embed.text)
-    name = clean_text(embed.author_name)
-    handle = clean_text(embed.author_handle)
+    text = plain_text(embed.text)
+    name = plain_text(embed.author_name)
+    handle = plain_text(embed.author_handle)
     if handle and not handle.startswith("@"):
         handle = f"@{handle}"
     if (
@@ -455,9 +452,9 @@ def _embed_line(embed, warnings: list[str]) -> str | None:
     fallback = " ".join(
         part
         for part in (
-            text or clean_text(embed.title) or clean_text(embed.caption),
+            text or plain_text(embed.title) or plain_text(embed.caption),
             f"— {name}" if name else "",
-            clean_text(embed.url),
+            plain_text(embed.url),
         )
         if part
     )
@@ -477,7 +474,7 @@ def serialize(story, warnings: list[str] | None = None) -> str:
 
     warnings = [] if warnings is None else warnings
     blocks: list[str] = []
-    standfirst = [clean_text(line) for line in story.standfirst.splitlines()]
+    standfirst = [plain_text(line) for line in story.standfirst.splitlines()]
     if any(standfirst):
         blocks.append("\n".join(line for line in standfirst if line))
 
@@ -490,8 +487,8 @@ def serialize(story, warnings: list[str] | None = None) -> str:
     for update in updates:
         dates.add(update.published_at.astimezone(dt.UTC).date())
         head = [f"UPDATE {update.stamp}:"]
-        if clean_text(update.headline):
-            head.append(f"HEADLINE: {clean_text(update.headline)}")
+        if plain_text(update.headline):
+            head.append(f"HEADLINE: {plain_text(update.headline)}")
         if update.key_event:
             head.append(_KEY_EVENT)
         if update.pinned:

@@ -634,6 +634,15 @@ def test_flags_only_directly_after_the_marker():
     assert update.body_html == "<p>KEY EVENT</p>\n<p>HEADLINE: body text</p>"
 
 
+def test_control_characters_are_dropped_but_a_nul_is_an_error():
+    [update] = parse(
+        "UPDATE 1000 GMT:\nHEADLINE: Roads\x1b\xa0 closed\nStay\x0b indoors\x08\n", DAY
+    ).updates
+    assert (update.headline, update.body_html) == ("Roads closed", "<p>Stay indoors</p>")
+    with pytest.raises(TextFormatError, match="line 2: contains a NUL"):
+        parse("UPDATE 1000 GMT:\nStay\x00 indoors\n", DAY)
+
+
 def test_text_format_error_carries_the_line():
     with pytest.raises(TextFormatError) as caught:
         parse("a\nb\nUPDATE 9999 GMT:\n", DAY)

@@ -22,19 +22,10 @@
 
   // Rows --------------------------------------------------------------------
 
-  // Keys are fixed-width strings (pinned, time, id): larger sorts first.
+  // Into its section's list, by its sort key (placement.js).
   function place(row) {
     const list = document.getElementById("desk-list-" + row.dataset.section);
-    if (!list) return false;
-    const key = row.dataset.sort;
-    for (const sibling of list.children) {
-      if (sibling !== row && isRow(sibling) && sibling.dataset.sort < key) {
-        if (row.nextElementSibling !== sibling) list.insertBefore(row, sibling);
-        return true;
-      }
-    }
-    if (row.parentElement !== list || row.nextElementSibling) list.appendChild(row);
-    return true;
+    return list ? placement.place(row, list, isRow) : false;
   }
 
   // A row in the wrong list (its status changed) or out of order (re-timed,

@@ -17,25 +17,11 @@
   // inserting above them then would move the text under their eyes.
   const readerIsAtTop = () => list.getBoundingClientRect().top >= -40;
 
-  // Keys are fixed-width strings (pinned, time, id): larger sorts first.
-  // Returns false for an update older than everything loaded while older
-  // ones are still behind "Load older updates": it belongs to a later slice.
-  function place(article) {
-    const key = article.dataset.sort;
-    for (const sibling of list.children) {
-      if (sibling !== article && isUpdate(sibling) && sibling.dataset.sort < key) {
-        list.insertBefore(article, sibling);
-        return true;
-      }
-    }
-    const loadOlder = list.querySelector(".load-older");
-    if (loadOlder) {
-      article.remove();
-      return false;
-    }
-    list.appendChild(article);
-    return true;
-  }
+  // By its sort key (placement.js). Returns false for an update older than
+  // everything loaded while older ones are still behind "Load older updates":
+  // it belongs to a later slice.
+  const place = (article) =>
+    placement.place(article, list, isUpdate, !list.querySelector(".load-older"));
 
   function announce(text) {
     if (announcer) announcer.textContent = text;

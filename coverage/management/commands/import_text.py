@@ -37,6 +37,7 @@ from django.core.validators import validate_slug
 
 from coverage import publishing
 from coverage.models import Embed, Story, Update
+from coverage.sanitize import plain_text
 from coverage.textformat import ParsedStory, TextFormatError, parse
 
 
@@ -108,7 +109,7 @@ class Command(BaseCommand):
         self.stdout.write(summary)
 
     def check_slug_and_title(self, slug: str, title: str) -> tuple[str, str]:
-        slug, title = str(slug).strip(), " ".join(str(title).split())
+        slug, title = str(slug).strip(), plain_text(str(title))
         try:
             validate_slug(slug)
         except ValidationError:
