@@ -114,13 +114,13 @@ READER_ORDER = ("-pinned", *TIME_ORDER)
 
 
 class UpdateQuerySet(models.QuerySet):
+    def published_or_scheduled(self):
+        """Published and not retracted, whatever the time: what an export keeps."""
+        return self.filter(status=Update.Status.PUBLISHED, retracted_at__isnull=True)
+
     def published(self, now=None):
         """What readers see: published, not retracted, and due (not scheduled for later)."""
-        return self.filter(
-            status=Update.Status.PUBLISHED,
-            retracted_at__isnull=True,
-            published_at__lte=now or timezone.now(),
-        )
+        return self.published_or_scheduled().filter(published_at__lte=now or timezone.now())
 
     def awaiting_release(self):
         """Published updates saved before their time, whose arrival readers have not

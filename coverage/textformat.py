@@ -19,8 +19,10 @@ The format, one element per line::
     ORIGINAL ENTRY:
     A fire has broken out at a warehouse on the high street.
 
-* ``UPDATE HHMM GMT:`` starts an update stamped HH:MM:00 UTC (GMT) on the import
-  date; hours run 00-23 and minutes 00-59. Anything after the colon is the
+* ``UPDATE HHMM GMT:`` starts an update stamped HH:MM:00 UTC (GMT); hours run
+  00-23 and minutes 00-59. The first update is on the import date; updates run
+  newest first, so a later time below an earlier one is on the day before (the
+  coverage crossed midnight), and so on down the text. Anything after the colon is the
   first line of its body. Everything up to the next marker is the body.
 * ``ORIGINAL ENTRY:`` starts the story's original entry (``Story.original_entry``),
   which runs to the end of the text or the next ``UPDATE`` marker; text after
@@ -62,8 +64,9 @@ tags dropped, entities decoded) and then its embeds, which is where the site
 shows them. So ``serialize(import(serialize(story)))`` equals
 ``serialize(story)`` for anything this module imported.
 
-What the text cannot carry, and so an export loses: update dates (only times
-are written; the import date applies to all), links and emphasis, line breaks
+What the text cannot carry, and so an export loses: the dates of updates a
+day or more apart (only times are written; read back with the newest update's
+date, each time below a later one steps back a day), links and emphasis, line breaks
 inside a paragraph (they become separate paragraphs), correction notes,
 authors, a social post's URL, provider and time of day, and non-social embeds
 (written as a plain paragraph of their text, title, caption or URL). Stored
@@ -223,6 +226,28 @@ def parse(text: str, date: dt.date) -> ParsedStory:
     return story
 
 
+def _stamp(date: dt.date, time: dt.time, sections: list[_Section]) -> dt.datetime:
+    """The first update is on ``date``; below it, times run newest first, so a
+    later time below an earlier one is on the day before (coverage that crossed
+    midnight)."""
+    above = next((s.published_at for s in reversed(sections) if s.kind == "update"), None)
+    day = above.date() if above else date
+    stamp = dt.datetime.combine(day, time, tzinfo=dt.UTC)
+    if above and stamp > above:
+        stamp -= dt.timedelta(days=1)
+    return stamp
+
+
+def reimported_stamps(stamps: list[dt.datetime]) -> list[dt.datetime]:
+    """What :func:`parse` makes of these stamps (newest first) written as times."""
+    sections: list[_Section] = []
+    first = stamps[0].astimezone(dt.UTC).date() if stamps else None
+    for stamp in stamps:
+        time = stamp.astimezone(dt.UTC).time().replace(second=0, microsecond=0)
+        sections.append(_Section("update", 0, published_at=_stamp(first, time, sections)))
+    return [section.published_at for section in sections]
+
+
 def _start_section(line: str, number: int, date: dt.date, sections: list[_Section]):
     """The section a marker line starts, or None for any other line."""
     if match := _MARKER.fullmatch(line):
@@ -233,7 +258,7 @@ def _start_section(line: str, number: int, date: dt.date, sections: list[_Sectio
                 "hours must be 00-23 and minutes 00-59.",
                 number,
             )
-        stamp = dt.datetime.combine(date, dt.time(hours, minutes), tzinfo=dt.UTC)
+        stamp = _stamp(date, dt.time(hours, minutes), sections)
         section = _Section("update", number, published_at=stamp)
         _first_line(section, match["rest"], number)
         return section
@@ -470,7 +495,6 @@ def serialize(story, warnings: list[str] | None = None) -> str:
 
     Lossy cases found on the way are appended to ``warnings`` when given.
     """
-    from coverage.models import Update
 
     warnings = [] if warnings is None else warnings
     blocks: list[str] = []
@@ -478,14 +502,8 @@ def serialize(story, warnings: list[str] | None = None) -> str:
     if any(standfirst):
         blocks.append("\n".join(line for line in standfirst if line))
 
-    updates = (
-        story.updates.filter(status=Update.Status.PUBLISHED, retracted_at__isnull=True)
-        .order_by("-published_at", "-id")
-        .prefetch_related("embeds")
-    )
-    dates = set()
+    updates = list(story.updates.published_or_scheduled().newest_first().prefetch_related("embeds"))
     for update in updates:
-        dates.add(update.published_at.astimezone(dt.UTC).date())
         head = [f"UPDATE {update.stamp}:"]
         if plain_text(update.headline):
             head.append(f"HEADLINE: {plain_text(update.headline)}")
@@ -502,10 +520,13 @@ def serialize(story, warnings: list[str] | None = None) -> str:
         if update.correction_note:
             warnings.append(f"the {update.stamp} update's correction note is left out.")
         blocks.append("\n".join(head) + ("\n\n" + "\n".join(body) if body else ""))
-    if len(dates) > 1:
+    stamps = [update.published_at.replace(second=0) for update in updates]
+    if stamps and reimported_stamps(stamps) != stamps:
+        dates = {stamp.astimezone(dt.UTC).date() for stamp in stamps}
         warnings.append(
-            f"the updates span {len(dates)} dates ({min(dates)} to {max(dates)}); "
-            "the text keeps only their times."
+            f"the updates span {len(dates)} dates ({min(dates)} to {max(dates)}) with a day "
+            "or more between some of them; the text keeps only their times, so those dates "
+            "are lost."
         )
 
     original = html_to_lines(story.original_entry)

@@ -934,15 +934,15 @@ def test_start_next_days_coverage(client, editor):
 # Paste import ------------------------------------------------------------------
 
 PASTED = """\
+UPDATE 1010 GMT: The river is falling.
+“Stay away from the water.” — Coastguard (@coastguard) November 25, 2026
+
 UPDATE 0905 GMT:
 HEADLINE: Roads closed
 KEY EVENT
 
 Police have closed the A12.
 - Diversions via Harlby
-
-UPDATE 1010 GMT: The river is falling.
-“Stay away from the water.” — Coastguard (@coastguard) November 25, 2026
 """
 
 

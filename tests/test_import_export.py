@@ -671,5 +671,62 @@ def test_export_warns_about_what_the_text_cannot_carry():
         "UPDATE 0010 GMT:\n\nNext day.\n\n"
         "UPDATE 2350 GMT:\n\nLate.\nReport https://example.com/report\n"
     )
-    assert "span 2 dates" in err.getvalue()
+    # Across midnight, the times alone carry the dates back (see the round trip below).
+    assert "dates" not in err.getvalue()
+    assert "Read it back with --date 2026-11-26" in err.getvalue()
     assert "link card embed" in err.getvalue()
+
+
+# Coverage that crosses midnight -------------------------------------------------
+
+OVERNIGHT = """\
+UPDATE 0115 GMT: Crews are still at the scene.
+UPDATE 0010 GMT: Past midnight, the fire is contained.
+UPDATE 2350 GMT: The fire spreads to a second building.
+UPDATE 2350 GMT: Smoke across the town centre.
+UPDATE 2200 GMT: A fire has broken out.
+"""
+
+
+def test_a_later_time_below_an_earlier_one_is_on_the_day_before():
+    parsed = parse(OVERNIGHT, dt.date(2026, 11, 26))
+    assert [update.published_at for update in parsed.updates] == [
+        dt.datetime(2026, 11, 26, 1, 15, tzinfo=UTC),
+        dt.datetime(2026, 11, 26, 0, 10, tzinfo=UTC),
+        dt.datetime(2026, 11, 25, 23, 50, tzinfo=UTC),
+        dt.datetime(2026, 11, 25, 23, 50, tzinfo=UTC),  # the same time: the same day
+        dt.datetime(2026, 11, 25, 22, 0, tzinfo=UTC),
+    ]
+
+
+def test_coverage_over_several_midnights_steps_back_a_day_each_time():
+    text = "UPDATE 0100 GMT: c\nUPDATE 2300 GMT: b\nUPDATE 0200 GMT: a2\nUPDATE 2300 GMT: a\n"
+    days = [u.published_at.date() for u in parse(text, dt.date(2026, 11, 27)).updates]
+    assert days == [dt.date(2026, 11, d) for d in (27, 26, 26, 25)]
+
+
+@pytest.mark.django_db
+def test_import_then_export_then_import_keeps_every_stamp_across_midnight(tmp_path):
+    import_text(write(tmp_path, OVERNIGHT), slug="overnight", date="2026-11-26")
+    story = Story.objects.get(slug="overnight")
+    first = [u.published_at for u in story.updates.newest_first()]
+    assert story.started_at == dt.datetime(2026, 11, 25, 22, 0, tzinfo=UTC)
+
+    out, err = io.StringIO(), io.StringIO()
+    call_command("export_text", "overnight", stdout=out, stderr=err)
+    assert "Read it back with --date 2026-11-26" in err.getvalue()
+    assert "Warning" not in err.getvalue()
+
+    import_text(write(tmp_path, out.getvalue(), "again.txt"), slug="again", date="2026-11-26")
+    again = Story.objects.get(slug="again")
+    assert [u.published_at for u in again.updates.newest_first()] == first
+
+
+@pytest.mark.django_db
+def test_export_warns_when_updates_a_day_apart_cannot_be_dated_by_their_times():
+    story = make_story(slug="gap")
+    make_update(story, published_at=at(10, 0))
+    make_update(story, published_at=at(9, 0) + dt.timedelta(days=2))
+    out, err = io.StringIO(), io.StringIO()
+    call_command("export_text", "gap", stdout=out, stderr=err)
+    assert "those dates are lost" in err.getvalue()

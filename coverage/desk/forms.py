@@ -267,7 +267,8 @@ class ImportForm(DeskForm):
     )
     date = forms.DateField(
         label="Date (GMT)",
-        help_text="The day the update times are on. YYYY-MM-DD.",
+        help_text="The day of the first (newest) update, YYYY-MM-DD. Below it, a later time "
+        "than the one above is taken as the day before (coverage past midnight).",
         input_formats=["%Y-%m-%d"],
     )
     token = forms.UUIDField(widget=forms.HiddenInput)

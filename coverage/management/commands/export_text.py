@@ -7,6 +7,8 @@ newest first by time. What the text cannot carry (several dates, links,
 correction notes, non-social embeds...) is reported as warnings on stderr.
 """
 
+import datetime as dt
+
 from django.core.management.base import BaseCommand, CommandError
 
 from coverage.models import Story
@@ -27,4 +29,9 @@ class Command(BaseCommand):
         text = serialize(story, warnings=warnings)
         for warning in warnings:
             self.stderr.write(f"Warning: {warning}")
+        exported = story.updates.published_or_scheduled().newest_first()
+        newest = exported.values_list("published_at", flat=True).first()
+        if newest is not None:
+            # The text carries times only: this date puts them back on their days.
+            self.stderr.write(f"Read it back with --date {newest.astimezone(dt.UTC):%Y-%m-%d}")
         self.stdout.write(text, ending="")

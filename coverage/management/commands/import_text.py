@@ -3,14 +3,15 @@
     python manage.py import_text FILE --slug SLUG --title TITLE --date YYYY-MM-DD [--replace]
 
 FILE may be ``-`` for standard input and must be UTF-8. Every ``UPDATE HHMM
-GMT:`` marker is stamped at that time on ``--date`` (GMT). Updates are
+GMT:`` marker is stamped at that time (GMT): the first on ``--date``, and since
+the text runs newest first, a later time below an earlier one on the day
+before (coverage that crossed midnight). Updates are
 created published, in reverse file order, so that updates with the same time
 keep the file's order on the page (reader order breaks ties by newest id).
 
 A new story is created with status "live": the import is coverage an editor
 is carrying on with, and its page polls for new updates. Editors end it from
-the admin when coverage stops. ``started_at`` is ``--date`` at the earliest
-update's time.
+the admin when coverage stops. ``started_at`` is the earliest update's stamp.
 
 ``--replace`` replaces the content of an existing story with that slug: its
 title, standfirst, original entry and ``started_at`` are overwritten, and its
@@ -63,7 +64,8 @@ def field_limit(model, name: str) -> int:
 class Command(BaseCommand):
     help = (
         "Import a story from plain text: 'UPDATE HHMM GMT:' lines start updates, "
-        "stamped on --date (GMT). FILE '-' reads standard input."
+        "the first stamped on --date (GMT), a later time below an earlier one on the day "
+        "before. FILE '-' reads standard input."
     )
     # Tests may hand in a binary stream to read instead of sys.stdin.
     stealth_options = ("stdin",)
@@ -73,7 +75,9 @@ class Command(BaseCommand):
         parser.add_argument("--slug", required=True, help="The new story's slug.")
         parser.add_argument("--title", required=True, help="The story's title.")
         parser.add_argument(
-            "--date", required=True, help="YYYY-MM-DD: the GMT date the update times are on."
+            "--date",
+            required=True,
+            help="YYYY-MM-DD: the GMT date of the first (newest) update in the file.",
         )
         parser.add_argument(
             "--replace",
