@@ -76,13 +76,13 @@ def story(request, slug):
     state = live.get(slug)
     if state is None or state.status == Story.Status.DRAFT:
         raise Http404("No such story.")
-    rendered = caches["revisions"]
-    story, following = rendered.get(f"story:{state.story_id}:{state.revision}") or (None, None)
+    per_revision = caches["revisions"]
+    story, following = per_revision.get(f"story:{state.story_id}:{state.revision}") or (None, None)
     if story is None:
         story = get_object_or_404(Story.objects.public().select_related("previous"), slug=slug)
         following = story.following.public().order_by("started_at").first()
         key = f"story:{story.pk}:{story.revision}"
-        rendered.set(key, (story, following), settings.LIVE_PAGE_CACHE_SECONDS)
+        per_revision.set(key, (story, following), settings.LIVE_PAGE_CACHE_SECONDS)
     # The revision is read before the updates: anything committed in between
     # reaches the page twice at worst (the poll replaces it in place), never zero times.
     context = {
