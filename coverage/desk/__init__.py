@@ -11,9 +11,9 @@ colleagues do.
 Where each part lives:
 
 - ``views``: ``Desk``, the views and their URLs, mounted by ``StoryAdmin.get_urls``.
-  Thin: the writes are model functions (``post_update``, ``edit_update``,
-  ``Update.publish`` ..., ``Story.start_next_day``), each one transaction with
-  its audit row. Every POST checks permissions (``coverage.permissions``) on
+  Thin: every write is a ``coverage.publishing`` function (``post_update``,
+  ``edit_update``, ``publish``, ``start_next_day`` ...), the same ones the
+  classic admin and the commands call. Every POST checks permissions (``coverage.permissions``) on
   the server, whatever the page showed.
 - ``forms``: compose, edit, next day and paste import, and their fields.
 - ``rows``: ``DeskRow``, an update as the desk lists it, and the desk's query.
