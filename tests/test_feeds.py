@@ -89,7 +89,11 @@ def test_feed_queries_do_not_grow_with_updates(client, django_assert_max_num_que
     for _ in range(30):
         make_embed(make_update(story))
     with django_assert_max_num_queries(3):
-        client.get(reverse("coverage:story-rss", kwargs={"slug": "big"}))
+        response = client.get(reverse("coverage:story-rss", kwargs={"slug": "big"}))
+    assert response.status_code == 200
+    items = ET.fromstring(response.content).findall("channel/item")
+    assert len(items) == 30
+    assert all("A post" in item.findtext("description") for item in items)
 
 
 def test_draft_story_has_no_feed(client):
