@@ -1,6 +1,7 @@
 """Shared by the browser tests: Debian's Chromium driven by Playwright, against the
 live server. Playwright never downloads a browser here; without Chromium these
-tests are skipped, or fail when CI is "true" (CI must run them)."""
+tests are skipped, and the run's summary says so in a banner. When CI is "true"
+the run fails if any browser test was skipped, for whatever reason."""
 
 import os
 import shutil
@@ -8,7 +9,15 @@ import shutil
 import pytest
 from playwright.sync_api import sync_playwright
 
-from tests.browser.support import FEW_POLLS_MS, POLL_SECONDS
+from tests.browser.support import (
+    CSP_WATCH,
+    FEW_POLLS_MS,
+    INSTALL_CHROMIUM,
+    POLL_SECONDS,
+    log_in,
+    skip_banner,
+    skip_verdict,
+)
 
 # Playwright's sync API runs an event loop in the test thread, so Django would
 # refuse ORM calls from test code while a browser is open (SynchronousOnlyOperation).
@@ -32,7 +41,7 @@ def browser():
     if not chromium:
         message = (
             "Chromium is not installed, so the browser tests cannot run. "
-            "Install Debian's: apt-get update && apt-get install -y chromium"
+            f"Install Debian's: {INSTALL_CHROMIUM}"
         )
         if os.environ.get("CI") == "true":
             pytest.fail(message)
@@ -75,3 +84,57 @@ def new_context(browser):
     yield new_context
     for context in contexts:
         context.close()
+
+
+@pytest.fixture
+def logged_in(new_context, server):
+    """A page in a browser context of its own, logged in as user, watching for CSP
+    violations (see support.assert_no_csp_violations)."""
+
+    def logged_in(user, **options):
+        page = new_context(**options).new_page()
+        page.add_init_script(CSP_WATCH)
+        log_in(page, server, user.username)
+        return page
+
+    return logged_in
+
+
+# The skip policy: a banner outside CI, a failed run in CI ---------------------
+
+_skipped: list = []  # reports of browser tests that did not run
+
+
+def pytest_runtest_logreport(report):
+    if report.skipped and "browser" in report.keywords and not hasattr(report, "wasxfail"):
+        _skipped.append(report)
+
+
+def _reasons() -> list[str]:
+    reasons = []
+    for report in _skipped:
+        reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else str(report.longrepr)
+        reason = reason.removeprefix("Skipped: ")
+        if reason not in reasons:
+            reasons.append(reason)
+    return reasons
+
+
+def pytest_sessionfinish(session, exitstatus):
+    if skip_verdict(len(_skipped), os.environ.get("CI")) == "fail" and exitstatus == 0:
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_terminal_summary(terminalreporter):
+    # Outermost wrapper: the banner comes after the short summary (-ra), just
+    # above the final count, where it cannot be missed.
+    yield
+    verdict = skip_verdict(len(_skipped), os.environ.get("CI"))
+    if verdict == "ok":
+        return
+    terminalreporter.write_line("")
+    terminalreporter.write_sep("!", "BROWSER TESTS SKIPPED", red=True, bold=True)
+    for line in skip_banner(len(_skipped), _reasons(), verdict):
+        terminalreporter.write_line(line, red=True, bold=True)
+    terminalreporter.write_sep("!", red=True, bold=True)

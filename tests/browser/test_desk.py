@@ -11,44 +11,18 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from coverage.models import Update
-from tests.browser.support import CSP_WATCH, PASSWORD
+from tests.browser.support import (
+    assert_no_csp_violations,
+    assert_not_reloaded,
+    open_desk,
+    open_story,
+)
 from tests.factories import make_contributor, make_editor, make_story, make_update
 
 pytestmark = pytest.mark.browser
 
 
 # Helpers -------------------------------------------------------------------
-
-
-def logged_in(new_context, server, user, **options) -> Page:
-    page = new_context(**options).new_page()
-    page.add_init_script(CSP_WATCH)
-    page.goto(server + "/admin/login/")
-    page.fill("input[name=username]", user.username)
-    page.fill("input[name=password]", PASSWORD)
-    page.click("input[type=submit]")
-    expect(page).to_have_url(re.compile(r"/admin/$"))
-    return page
-
-
-def open_desk(page: Page, server: str, story) -> None:
-    page.goto(f"{server}/admin/coverage/story/{story.pk}/desk/")
-    expect(page.locator("#desk-poller")).to_have_attribute("hx-get", re.compile(r"since=\d+"))
-    page.evaluate("window.__marker = 1")
-
-
-def open_story(page: Page, server: str, story) -> None:
-    page.goto(server + story.get_absolute_url())
-    expect(page.locator("#poller")).to_have_attribute("hx-get", re.compile(r"since=\d+"))
-    page.evaluate("window.__marker = 1")
-
-
-def assert_not_reloaded(page: Page) -> None:
-    assert page.evaluate("window.__marker") == 1, "the page reloaded or navigated away"
-
-
-def assert_no_csp_violations(page: Page) -> None:
-    assert page.evaluate("window.__cspViolations") == []
 
 
 def row(page: Page, update) -> object:
@@ -59,7 +33,7 @@ def row(page: Page, update) -> object:
 
 
 def test_an_editor_publishes_with_the_keyboard_and_an_open_reader_page_shows_it(
-    server, new_context
+    server, new_context, logged_in
 ):
     story = make_story(title="Budget day")
     make_update(story, body="<p>The chancellor arrives.</p>")
@@ -67,7 +41,7 @@ def test_an_editor_publishes_with_the_keyboard_and_an_open_reader_page_shows_it(
     reader = new_context().new_page()
     open_story(reader, server, story)
 
-    desk = logged_in(new_context, server, editor)
+    desk = logged_in(editor)
     open_desk(desk, server, story)
     # Two interactions: type (the body has the focus), Ctrl+Enter.
     desk.keyboard.type("The chancellor rises to speak.")
@@ -93,9 +67,9 @@ def test_an_editor_publishes_with_the_keyboard_and_an_open_reader_page_shows_it(
     assert Update.objects.filter(story=story).count() == 2
 
 
-def test_bad_input_gets_an_error_in_place_and_keeps_the_text(server, new_context):
+def test_bad_input_gets_an_error_in_place_and_keeps_the_text(server, logged_in):
     story = make_story()
-    desk = logged_in(new_context, server, make_editor())
+    desk = logged_in(make_editor())
     open_desk(desk, server, story)
     desk.fill("#compose textarea[name=body]", "Words I do not want to type again.")
     desk.fill("#compose input[name=time]", "25:61")
@@ -115,11 +89,11 @@ def test_bad_input_gets_an_error_in_place_and_keeps_the_text(server, new_context
     assert_not_reloaded(desk)
 
 
-def test_two_editors_editing_one_update_get_a_conflict_and_nothing_is_lost(server, new_context):
+def test_two_editors_editing_one_update_get_a_conflict_and_nothing_is_lost(server, logged_in):
     story = make_story()
     update = make_update(story, body="<p>The river peaked at 5.9 metres.</p>")
-    alice = logged_in(new_context, server, make_editor("alice"))
-    bob = logged_in(new_context, server, make_editor("bob"))
+    alice = logged_in(make_editor("alice"))
+    bob = logged_in(make_editor("bob"))
     for desk in (alice, bob):
         open_desk(desk, server, story)
         row(desk, update).get_by_role("link", name="Edit").click()
@@ -160,14 +134,16 @@ def test_two_editors_editing_one_update_get_a_conflict_and_nothing_is_lost(serve
         assert_no_csp_violations(desk)
 
 
-def test_a_contributor_submits_an_editor_approves_and_the_reader_sees_it(server, new_context):
+def test_a_contributor_submits_an_editor_approves_and_the_reader_sees_it(
+    server, new_context, logged_in
+):
     story = make_story(title="Storm")
     make_update(story, body="<p>Winds pick up.</p>")
     reader = new_context().new_page()
     open_story(reader, server, story)
-    editor_desk = logged_in(new_context, server, make_editor())
+    editor_desk = logged_in(make_editor())
     open_desk(editor_desk, server, story)
-    contributor_desk = logged_in(new_context, server, make_contributor())
+    contributor_desk = logged_in(make_contributor())
     open_desk(contributor_desk, server, story)
     expect(contributor_desk.get_by_role("button", name="Publish", exact=True)).to_have_count(0)
 
@@ -198,9 +174,9 @@ def test_a_contributor_submits_an_editor_approves_and_the_reader_sees_it(server,
         assert_not_reloaded(page)
 
 
-def test_the_desk_works_without_javascript(server, new_context):
+def test_the_desk_works_without_javascript(server, logged_in):
     story = make_story()
-    desk = logged_in(new_context, server, make_editor(), java_script_enabled=False)
+    desk = logged_in(make_editor(), java_script_enabled=False)
     desk.goto(f"{server}/admin/coverage/story/{story.pk}/desk/")
     desk.fill("#compose textarea[name=body]", "Posted by a plain form.")
     desk.get_by_role("button", name="Publish", exact=True).click()

@@ -12,8 +12,13 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from coverage.models import Embed, Update
-from tests.browser.support import CSP_WATCH, FEW_POLLS_MS, POLL_SECONDS
-from tests.browser.support import PASSWORD as EDITOR_PASSWORD
+from tests.browser.support import (
+    CSP_WATCH,
+    Polls,
+    assert_no_csp_violations,
+    open_story,
+    wait_for_a_poll,
+)
 from tests.factories import make_editor, make_embed, make_story, make_update
 from tests.test_xss import PAYLOADS, fit, make_hostile_story
 
@@ -51,24 +56,19 @@ def reader(new_context) -> tuple[Page, Requests]:
     return page, requests
 
 
-def log_in(page: Page, server: str) -> None:
-    page.goto(server + "/admin/login/")
-    page.fill("input[name=username]", "editor")
-    page.fill("input[name=password]", EDITOR_PASSWORD)
-    page.click("input[type=submit]")
-    expect(page).to_have_url(re.compile(r"/admin/$"))
+def to_host(host: str):
+    """A predicate for page.expect_request: a request to that host."""
+    return lambda request: urlsplit(request.url).hostname == host
 
 
 # Tests -------------------------------------------------------------------------------------
 
 
 def test_pasted_youtube_and_x_links_become_cards_that_load_nothing_third_party_until_play(
-    server, reader, new_context
+    server, reader, logged_in
 ):
     story = make_story(title="Storm day")
-    make_editor(password=EDITOR_PASSWORD)
-    desk = new_context().new_page()
-    log_in(desk, server)
+    desk = logged_in(make_editor())
     desk.goto(f"{server}/admin/coverage/update/add/?story={story.pk}")
     desk.fill("textarea[name=body]", "Footage from the seafront, and the coastguard's warning.")
     add_embed = desk.get_by_role("button", name="Add another Embed")
@@ -83,6 +83,7 @@ def test_pasted_youtube_and_x_links_become_cards_that_load_nothing_third_party_u
     assert (post.kind, post.provider, post.author_handle) == ("social", "X", "@Interior")
 
     page, requests = reader
+    polls = Polls(page)
     page.goto(server + story.get_absolute_url())
     play = page.locator(".embed-video button.video-play")
     expect(play).to_have_text("Play (loads YouTube)")
@@ -91,27 +92,26 @@ def test_pasted_youtube_and_x_links_become_cards_that_load_nothing_third_party_u
     expect(page.locator(".embed-social a").first).to_have_attribute(
         "href", f"https://x.com/Interior/status/{TWEET_ID}"
     )
-    page.wait_for_timeout(2 * POLL_SECONDS * 1000)  # a couple of polls too
+    polls.wait_for_answers(2)  # a couple of polls too
     assert requests.hosts() == {"127.0.0.1"}, requests.urls
     assert page.locator("iframe").count() == 0
 
-    play.click()
+    with page.expect_request(to_host("www.youtube-nocookie.com")):
+        play.click()
     frame = page.locator("iframe.video-frame")
     expect(frame).to_have_attribute(
         "src", f"https://www.youtube-nocookie.com/embed/{YT}?autoplay=1&start=43"
     )
     expect(frame).to_have_attribute("allow", "autoplay; encrypted-media; picture-in-picture")
-    wait_for(page, lambda: "www.youtube-nocookie.com" in requests.hosts())
     assert requests.hosts() == {"127.0.0.1", "www.youtube-nocookie.com"}, requests.urls
-    assert page.evaluate("window.__cspViolations") == []
+    assert_no_csp_violations(page)
 
 
 def test_a_video_arriving_by_poll_plays_too(server, reader):
     story = make_story()
     make_update(story)
     page, requests = reader
-    page.goto(server + story.get_absolute_url())
-    expect(page.locator("#poller")).to_have_attribute("hx-get", re.compile(r"since=\d+"))
+    open_story(page, server, story)
 
     update = make_update(story, body="<p>Later footage.</p>")
     make_embed(
@@ -120,13 +120,13 @@ def test_a_video_arriving_by_poll_plays_too(server, reader):
     play = page.locator(f"#update-{update.pk} button.video-play")
     expect(play).to_have_text("Play (loads Vimeo)")
     assert requests.hosts() == {"127.0.0.1"}
-    play.click()
+    with page.expect_request(to_host("player.vimeo.com")):
+        play.click()
     expect(page.locator(f"#update-{update.pk} iframe.video-frame")).to_have_attribute(
         "src", "https://player.vimeo.com/video/76979871?dnt=1&autoplay=1"
     )
-    wait_for(page, lambda: "player.vimeo.com" in requests.hosts())
     assert requests.hosts() == {"127.0.0.1", "player.vimeo.com"}
-    assert page.evaluate("window.__cspViolations") == []
+    assert_no_csp_violations(page)
 
 
 def test_no_xss_payload_runs_even_with_the_csp_switched_off(server, new_context):
@@ -138,8 +138,10 @@ def test_no_xss_payload_runs_even_with_the_csp_switched_off(server, new_context)
     page = context.new_page()
     page_errors = []
     page.on("pageerror", lambda error: page_errors.append(str(error)))
-    page.goto(server + story.get_absolute_url())
-    page.wait_for_timeout(300)
+    page.goto(server + story.get_absolute_url())  # returns once "load" has fired
+    # Give anything that would run after load (a timer, a late image's onerror)
+    # its chance: one poll answered is a whole interval later.
+    wait_for_a_poll(page)
     assert page.evaluate("window.__xss") is None, "a payload ran on the page"
     expect(page.locator("#updates > article.update")).to_have_count(len(PAYLOADS))
 
@@ -158,18 +160,10 @@ def test_no_xss_payload_runs_even_with_the_csp_switched_off(server, new_context)
     # Give anything that would run on load, focus or toggle its chance.
     page.keyboard.press("Tab")
     page.mouse.move(300, 300)
-    page.wait_for_timeout(500)
+    wait_for_a_poll(page)
     assert page.evaluate("window.__xss") is None, "a payload ran after a poll"
     assert page.evaluate("[...document.querySelectorAll('iframe, svg, object, embed')].length") == 0
     protocols = page.evaluate("[...new Set([...document.links].map((a) => a.protocol))]")
     assert set(protocols) <= {"http:", "https:"}
     assert requests.hosts() == {"127.0.0.1"}, sorted(requests.hosts())
     assert page_errors == []
-
-
-def wait_for(page: Page, condition, timeout_ms: int = FEW_POLLS_MS) -> None:
-    for _ in range(timeout_ms // 25):
-        if condition():
-            return
-        page.wait_for_timeout(25)
-    pytest.fail("Timed out waiting for the condition")

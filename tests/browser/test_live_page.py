@@ -21,8 +21,14 @@ from playwright.sync_api import Page, expect
 from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
 from coverage.models import Update
-from tests.browser.support import FEW_POLLS_MS, POLL_MS
-from tests.browser.support import PASSWORD as EDITOR_PASSWORD
+from tests.browser.support import (
+    Polls,
+    assert_not_reloaded,
+    is_poll,
+    open_story,
+    wait_for_a_poll,
+    wait_out_polls,
+)
 from tests.factories import edit, end_coverage, make_editor, make_story, make_update, retract
 
 pytestmark = pytest.mark.browser
@@ -55,35 +61,9 @@ def reader(new_context) -> Page:
 # Helpers -------------------------------------------------------------------
 
 
-def open_story(page: Page, server: str, story) -> None:
-    """Open the story page and leave a mark that only a reload would wipe."""
-    page.goto(server + story.get_absolute_url())
-    expect(page.locator("#poller")).to_have_attribute("hx-get", re.compile(r"since=\d+"))
-    page.evaluate("window.__marker = 1")
-
-
-def assert_not_reloaded(page: Page) -> None:
-    assert page.evaluate("window.__marker") == 1, "the page reloaded or navigated away"
-
-
-def is_poll(request_or_response) -> bool:
-    return "/updates/" in request_or_response.url
-
-
 def update_ids(page: Page) -> list[str]:
     """The ids of the updates on the page, top to bottom."""
     return page.eval_on_selector_all("#updates > article.update", "els => els.map(e => e.id)")
-
-
-def wait_for_a_poll(page: Page) -> None:
-    """Wait for the page's next poll answer.
-
-    A change saved just after a poll is the worst case: a whole interval until the
-    next one. Slower delivery (a poll skipped, a stale cached answer) then fails
-    every time instead of sometimes.
-    """
-    with page.expect_response(is_poll):
-        pass
 
 
 def assert_visible_within_one_poll(locator, committed_at: float) -> None:
@@ -96,15 +76,6 @@ def assert_visible_within_one_poll(locator, committed_at: float) -> None:
         pytest.fail(f"The reader did not see the update within one poll interval ({poll_ms} ms)")
 
 
-def wait_until(page: Page, condition, timeout_ms: int, message: str) -> None:
-    """Let the page run (and Playwright deliver its events) until condition() holds."""
-    deadline = time.monotonic() + timeout_ms / 1000
-    while not condition():
-        if time.monotonic() > deadline:
-            pytest.fail(f"Timed out after {timeout_ms} ms: {message}")
-        page.wait_for_timeout(25)
-
-
 def long_body(n: int) -> str:
     paragraph = f"Paragraph of update {n}. " + "Words the reader is reading. " * 40
     return "".join(f"<p>{paragraph}</p>" for _ in range(3))
@@ -114,20 +85,14 @@ def long_body(n: int) -> str:
 
 
 def test_an_update_posted_in_the_admin_reaches_an_open_reader_page(
-    server, reader, new_context, commit_times
+    server, reader, logged_in, commit_times
 ):
     story = make_story(title="Budget day")
     make_update(story, body="<p>The chancellor arrives.</p>")
-    make_editor(password=EDITOR_PASSWORD)
+    editor = make_editor()
     open_story(reader, server, story)
 
-    desk = new_context().new_page()
-    desk.goto(server + "/admin/login/")
-    desk.fill("input[name=username]", "editor")
-    desk.fill("input[name=password]", EDITOR_PASSWORD)
-    desk.click("input[type=submit]")
-    expect(desk).to_have_url(re.compile(r"/admin/$"))
-
+    desk = logged_in(editor)
     desk.goto(f"{server}/admin/coverage/update/add/?story={story.pk}")
     desk.fill("textarea[name=body]", "The chancellor rises to speak.")
     wait_for_a_poll(reader)
@@ -246,19 +211,22 @@ def test_a_backdated_update_is_placed_in_time_order(server, reader):
 def test_ending_the_story_stops_polling(server, reader):
     story = make_story()
     make_update(story)
-    polls = []
-    reader.on("request", lambda request: polls.append(request.url) if is_poll(request) else None)
+    # Another reader, on a story still live, polling on the same interval: its
+    # answers measure the chances the ended page had to poll.
+    witness = reader.context.new_page()
+    open_story(witness, server, make_story(slug="still-live"))
+    polls = Polls(reader)
     open_story(reader, server, story)
-    wait_until(reader, lambda: polls, FEW_POLLS_MS, "the page never polled")
+    polls.wait_for_answers(1)
 
     end_coverage(story)
     poller = reader.locator("#poller")
     expect(poller).to_have_attribute("data-ended", "true")
     expect(poller).not_to_have_attribute("hx-get", re.compile(".*"))
 
-    polls.clear()
-    reader.wait_for_timeout(3 * POLL_MS)
-    assert polls == [], f"the page kept polling after coverage ended: {polls}"
+    polls.requested.clear()
+    wait_out_polls(witness, 3)
+    assert polls.requested == [], f"the page kept polling after coverage ended: {polls.requested}"
     assert_not_reloaded(reader)
 
 
@@ -270,15 +238,12 @@ def test_no_csp_violations_or_script_errors_while_polling(server, reader):
         });
     """
     reader.add_init_script(violations_script)
-    console_errors, page_errors, poll_statuses = [], [], []
+    console_errors, page_errors = [], []
     reader.on(
         "console", lambda msg: console_errors.append(msg.text) if msg.type == "error" else None
     )
     reader.on("pageerror", lambda error: page_errors.append(str(error)))
-    reader.on(
-        "response",
-        lambda response: poll_statuses.append(response.status) if is_poll(response) else None,
-    )
+    polls = Polls(reader)
     story = make_story()
     make_update(story, body="<p>Before the page opened.</p>")
     open_story(reader, server, story)
@@ -287,9 +252,10 @@ def test_no_csp_violations_or_script_errors_while_polling(server, reader):
     expect(reader.locator(f"#update-{update.pk}")).to_be_visible()
 
     def a_200_then_a_204():
-        return 200 in poll_statuses and 204 in poll_statuses[poll_statuses.index(200) :]
+        statuses = polls.statuses
+        return 200 in statuses and 204 in statuses[statuses.index(200) :]
 
-    wait_until(reader, a_200_then_a_204, FEW_POLLS_MS, f"polls answered {poll_statuses}")
+    polls.wait_until(a_200_then_a_204, "no poll answered 200 and then 204")
     assert not [text for text in console_errors if "Content Security Policy" in text]
     assert reader.evaluate("window.__cspViolations") == []
     assert page_errors == []
@@ -340,13 +306,17 @@ def test_a_background_tab_does_not_poll_and_catches_up_when_shown(server, reader
     reader.add_init_script(HIDE_TAB)
     open_story(reader, server, story)
     wait_for_a_poll(reader)
+    # A tab of the same story left in view: its poll answers measure the chances
+    # the hidden one had to poll.
+    witness = reader.context.new_page()
+    open_story(witness, server, story)
 
     reader.evaluate("window.__setHidden(true)")
-    polls = []
-    reader.on("request", lambda request: polls.append(request.url) if is_poll(request) else None)
+    polls = Polls(reader)
     update = make_update(story, body="<p>Posted while the tab was hidden.</p>")
-    reader.wait_for_timeout(3 * POLL_MS)
-    assert polls == [], "a hidden tab kept polling"
+    expect(witness.locator(f"#update-{update.pk}")).to_be_visible()
+    wait_out_polls(witness, 3)
+    assert polls.requested == [], f"a hidden tab kept polling: {polls.requested}"
     expect(reader.locator(f"#update-{update.pk}")).to_have_count(0)
 
     with reader.expect_response(is_poll):
