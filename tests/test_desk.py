@@ -1059,4 +1059,8 @@ def test_the_desk_page_costs_the_same_queries_however_many_updates(
     # Session, user, story, two lists of updates with embeds and authors, the
     # previous story: a constant, not one per update.
     with django_assert_max_num_queries(12):
-        assert client.get(desk_url(story)).status_code == 200
+        response = client.get(desk_url(story))
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert html.count('class="desk-row ') == 2 * count
+    assert f"Update {count - 1}" in html and f"Draft {count - 1}" in html

@@ -434,3 +434,53 @@ def test_edits_from_the_desk_and_the_admin_bump_the_revision_once(client, path):
     assert update.body == "<p>After</p>"
     assert stored_revision(story) == before + 1 == update.revision
     assert [action for _, action in rows(update)] == ["published", "edited"]
+
+
+def test_an_edit_of_an_update_without_a_record_of_what_was_loaded_conflicts_on_any_difference():
+    story = make_story()
+    legacy = Update.objects.create(story=story, body="<p>Old</p>")  # no version rows
+    with committed():
+        publishing.set_pinned(legacy.pk, True)  # keeps the original: version 1 -> 2
+    # Loaded at a version no row records.
+    with pytest.raises(publishing.EditConflict):
+        publishing.edit_update(legacy.pk, expected_version=7, body="<p>Mine</p>")
+    # Asking for what is already there is no conflict.
+    unchanged = publishing.edit_update(legacy.pk, expected_version=7, body="<p>Old</p>")
+    assert unchanged.body == "<p>Old</p>"
+
+
+def test_an_edit_cannot_change_what_the_write_path_does_not_edit():
+    update = make_update(make_story())
+    with pytest.raises(TypeError, match="revision"):
+        publishing.edit_update(update.pk, expected_version=update.version, revision=1)
+
+
+def test_the_admin_removes_a_card_in_the_same_write_as_the_text(client, admin_user):
+    # Removing cards takes the delete_embed permission, which the roles leave out.
+    client.force_login(admin_user)
+    story = make_story()
+    update = make_update(story, body="<p>Before</p>")
+    card = make_embed(update, kind="quote", text="Quoted")
+    update.refresh_from_db()
+    before = stored_revision(story)
+    data = admin_update_form(story, body="<p>After</p>", loaded_version=update.version)
+    data.update(published_at_0="2026-11-24", published_at_1="10:00:00")
+    data.update(
+        {
+            "embeds-TOTAL_FORMS": "1",
+            "embeds-INITIAL_FORMS": "1",
+            "embeds-0-id": str(card.pk),
+            "embeds-0-update": str(update.pk),
+            "embeds-0-kind": "quote",
+            "embeds-0-text": "Quoted",
+            "embeds-0-position": "0",
+            "embeds-0-DELETE": "on",
+        }
+    )
+    response = client.post(reverse("admin:coverage_update_change", args=[update.pk]), data)
+    assert response.status_code == 302
+    update.refresh_from_db()
+    assert update.body == "<p>After</p>"
+    assert not update.embeds.exists()
+    assert stored_revision(story) == before + 1
+    assert update.versions.first().action == Update.Action.EDITED
