@@ -14,8 +14,10 @@ from django.contrib.auth.models import Group
 from django.core.cache import caches
 from django.core.files.base import ContentFile
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.core.management import call_command
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.html import escape
 from PIL import Image
 
 from coverage import live
@@ -468,11 +470,17 @@ def test_an_image_over_10_mb_is_a_form_error(client, story, editor):
     assert not Update.objects.exists()
 
 
-def test_an_image_needs_alt_text(client, story, editor):
+@pytest.mark.parametrize("missing", ["caption", "credit", "alt_text"])
+def test_an_image_needs_caption_credit_and_alt_text_as_in_the_admin(client, story, editor, missing):
+    """The one image rule (Embed.REQUIRED), as the admin's inline applies it."""
     upload = SimpleUploadedFile("photo.png", png(), content_type="image/png")
-    response = compose(client, story, body="Kept", image=upload)
+    fields = {"image_caption": "A caption", "image_credit": "A credit", "image_alt": "Alt"}
+    fields[f"image_{missing.removesuffix('_text')}"] = ""
+    response = compose(client, story, body="Kept", image=upload, **fields)
     assert response.status_code == 200
-    assert "Describe the image for readers" in response.content.decode()
+    html = response.content.decode()
+    assert escape(Embed.REQUIRED[Embed.Kind.IMAGE][missing]) in html
+    assert "Kept" in html
     assert not Update.objects.exists()
 
 
@@ -855,6 +863,17 @@ def test_the_desk_poll_brings_colleagues_drafts(client, story, editor):
 def test_the_desk_poll_rejects_a_bad_cursor(client, story, editor):
     assert client.get(poll_url(story, "abc")).status_code == 400
     assert client.get(poll_url(story, 10**6)).status_code == 409
+    # The readers' limit (2^63 - 1), not a shorter one of its own.
+    assert client.get(poll_url(story, 2**63 - 1)).status_code == 409
+    assert client.get(poll_url(story, 2**63)).status_code == 400
+
+
+def test_seed_demo_prints_the_address_it_is_served_on(settings, monkeypatch):
+    settings.DEBUG = True
+    monkeypatch.setenv("PORT", "8101")
+    out = io.StringIO()
+    call_command("seed_demo", stdout=out)
+    assert "http://127.0.0.1:8101/admin/" in out.getvalue()
 
 
 def test_the_desk_poll_releases_a_scheduled_update(client, story, editor):
@@ -1026,7 +1045,6 @@ def test_the_classic_update_form_refuses_a_stale_save(client, story, editor):
 
 
 def test_seed_demo_makes_the_editor_an_editor(settings):
-    from django.core.management import call_command
 
     from coverage.management.commands.seed_demo import EDITOR_USERNAME
 
