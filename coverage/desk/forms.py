@@ -108,8 +108,11 @@ class ComposeForm(DeskForm):
     image = forms.ImageField(
         required=False, help_text="JPEG, PNG, GIF or WebP, up to 10 MB.", label="Image"
     )
+    # Required with an image (Embed.REQUIRED), checked in clean().
     image_caption = forms.CharField(max_length=500, required=False, label="Caption")
-    image_credit = forms.CharField(max_length=200, required=False, label="Credit")
+    image_credit = forms.CharField(
+        max_length=200, required=False, label="Credit", help_text="Who took it, or whose it is."
+    )
     image_alt = forms.CharField(
         max_length=500, required=False, label="Alt text", help_text="Describe the image."
     )
