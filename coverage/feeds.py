@@ -1,18 +1,77 @@
-"""RSS 2.0 and Atom: one item per published update, and a feed of live stories."""
+"""RSS 2.0 and Atom: one item per published update, and a feed of live stories.
 
+Feed readers poll too, and most polls find nothing new: a story's feed is
+rendered once per story revision (named by the cached live state, so an
+unchanged feed costs no query), with an ETag and Last-Modified that answer
+conditional requests with 304.
+"""
+
+import hashlib
+import html
+
+from django.conf import settings
 from django.contrib.syndication.views import Feed
+from django.core.cache import caches
+from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
+from django.utils.cache import get_conditional_response
 from django.utils.feedgenerator import Atom1Feed
-from django.utils.html import escape
+from django.utils.html import escape, strip_tags
+from django.utils.http import parse_http_date_safe
+from django.utils.text import Truncator
 
+from coverage import live
 from coverage.models import Story
 
 FEED_LENGTH = 100
+# Words of an update's text in its item title when it has no headline.
+TITLE_WORDS = 10
+# The list of live stories has no revision of its own: it is rendered at most
+# this often per process.
+LIVE_FEED_SECONDS = 30
 
 
-class StoryRssFeed(Feed):
+class CachedFeed(Feed):
+    """A feed answered from its last rendering while ``cache_key`` is the same."""
+
+    def cache_key(self, request, *args, **kwargs) -> str | None:
+        raise NotImplementedError
+
+    def __call__(self, request, *args, **kwargs):
+        # Links in the feed are absolute, built from the request's host.
+        key = self.cache_key(request, *args, **kwargs)
+        key = f"feed:{type(self).__name__}:{key}:{request.get_host()}"
+        rendered = caches["revisions"].get(key)
+        if rendered is None:
+            response = super().__call__(request, *args, **kwargs)
+            etag = f'"{hashlib.sha256(response.content).hexdigest()[:32]}"'
+            rendered = (response.content, response["Content-Type"], response["Last-Modified"], etag)
+            caches["revisions"].set(key, rendered, self.cache_seconds)
+        content, content_type, last_modified, etag = rendered
+        response = HttpResponse(content, content_type=content_type)
+        response["ETag"] = etag
+        response["Last-Modified"] = last_modified
+        response["Cache-Control"] = f"public, max-age={settings.FEED_MAX_AGE}"
+        return get_conditional_response(
+            request,
+            etag=etag,
+            last_modified=parse_http_date_safe(last_modified),
+            response=response,
+        )
+
+    cache_seconds = settings.LIVE_PAGE_CACHE_SECONDS
+
+
+class StoryRssFeed(CachedFeed):
     description_template = "coverage/feed_item.html"
+    author_name = settings.NEWSROOM_NAME
+
+    def cache_key(self, request, slug):
+        state = live.get(slug)
+        if state is None or state.status == Story.Status.DRAFT:
+            raise Http404("No such story.")
+        return f"{state.story_id}:{state.revision}"
 
     def get_object(self, request, slug):
         return get_object_or_404(Story.objects.public(), slug=slug)
@@ -35,7 +94,10 @@ class StoryRssFeed(Feed):
         return updates
 
     def item_title(self, update):
-        return f"UPDATE {update.stamp}" + (f": {update.headline}" if update.headline else "")
+        if update.headline:
+            return update.headline
+        words = Truncator(html.unescape(strip_tags(update.body))).words(TITLE_WORDS)
+        return f"UPDATE {update.stamp} — {words}" if words else f"UPDATE {update.stamp}"
 
     def item_link(self, update):
         return update.get_absolute_url()
@@ -61,9 +123,13 @@ class StoryAtomFeed(StoryRssFeed):
         return story.standfirst or story.title
 
 
-class LiveStoriesFeed(Feed):
+class LiveStoriesFeed(CachedFeed):
     title = "Live coverage"
     description = "Stories being covered live now."
+    cache_seconds = LIVE_FEED_SECONDS
+
+    def cache_key(self, request):
+        return "all"
 
     def link(self):
         return reverse("coverage:home")

@@ -150,6 +150,11 @@ LIVE_PAGE_CACHE_SECONDS = int(os.environ.get("LIVE_PAGE_CACHE_SECONDS", "300"))
 # Seconds between reader polls, and how long a shared HTTP cache may reuse an answer.
 LIVE_POLL_SECONDS = int(os.environ.get("LIVE_POLL_SECONDS", "10"))
 LIVE_POLL_MAX_AGE = int(os.environ.get("LIVE_POLL_MAX_AGE", "2"))
+# Seconds a feed reader (or a cache in front) may reuse a feed; conditional
+# requests (ETag, Last-Modified) cost nothing whatever this is.
+FEED_MAX_AGE = int(os.environ.get("FEED_MAX_AGE", "60"))
+# Who the feeds name as their author (Atom requires one).
+NEWSROOM_NAME = os.environ.get("NEWSROOM_NAME", "Live blog")
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},

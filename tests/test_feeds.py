@@ -1,14 +1,16 @@
 import datetime as dt
+import re
 import xml.etree.ElementTree as ET
 from email.utils import parsedate_to_datetime
 from html.parser import HTMLParser
 
+import feedparser
 import pytest
 from django.urls import reverse
 from django.utils import timezone
 
 from coverage.models import Embed, Story, Update
-from tests.factories import make_embed, make_story, make_update, retract
+from tests.factories import edit, make_embed, make_story, make_update, retract
 
 pytestmark = pytest.mark.django_db
 
@@ -52,8 +54,12 @@ def test_rss_has_one_item_per_published_update_newest_first(client, story):
         assert item.findtext("link").endswith(f"/floods/#update-{update.pk}")
         assert parsedate_to_datetime(item.findtext("pubDate")) == update.published_at
         assert item.findtext("pubDate").endswith("+0000")  # GMT
-        assert item.findtext("title").startswith(f"UPDATE {update.stamp}")
-    assert items[0].findtext("title").endswith(": Bridge shut")
+    # The headline, else the stamp and the first words.
+    assert [item.findtext("title") for item in items] == [
+        "Bridge shut",
+        f"UPDATE {expected[1].stamp} — Middle",
+        f"UPDATE {expected[2].stamp} — Oldest",
+    ]
     text = response.content.decode()
     assert "draft" not in text
     assert "gone" not in text
@@ -182,3 +188,80 @@ def test_hostile_standfirst_stays_text_in_live_stories_feed(client):
     for html in descriptions:
         assert_renders_harmlessly(html)
         assert "Police say &lt;img" in html
+
+
+def test_a_long_update_without_a_headline_is_titled_by_its_first_words(client):
+    story = make_story(slug="words")
+    body = "<p>Police have closed the high street &amp; the bridge after a fire at a warehouse.</p>"
+    update = make_update(story, body=body)
+    _, root = fetch(client, "story-rss", "words")
+    assert root.findtext("channel/item/title") == (
+        f"UPDATE {update.stamp} — Police have closed the high street & the bridge after…"
+    )
+
+
+@pytest.mark.parametrize("name", ["story-rss", "story-atom"])
+def test_feeds_parse_cleanly_and_atom_names_an_author(client, story, name, settings):
+    response, _ = fetch(client, name, "floods")
+    parsed = feedparser.parse(response.content)
+    assert not parsed.bozo, parsed.get("bozo_exception")
+    assert [entry.id for entry in parsed.entries] == [
+        f"urn:liveblog:update:{u.pk}" for u in published(story)
+    ]
+    assert parsed.entries[0].title == "Bridge shut"
+    if name == "story-atom":
+        assert parsed.feed.author == settings.NEWSROOM_NAME
+        assert all(entry.get("updated") for entry in parsed.entries)
+
+
+def test_an_edit_moves_the_atom_entrys_updated_time(client, story):
+    update = published(story)[0]
+    _, before = fetch(client, "story-atom", "floods")
+    updated = before.find(f"{ATOM}entry").findtext(f"{ATOM}updated")
+    Update.objects.filter(pk=update.pk).update(updated_at=NOW - dt.timedelta(days=1))
+    edit(Update.objects.get(pk=update.pk), headline="Bridge reopened")
+    _, after = fetch(client, "story-atom", "floods")
+    entry = after.find(f"{ATOM}entry")
+    assert entry.findtext(f"{ATOM}title") == "Bridge reopened"
+    assert entry.findtext(f"{ATOM}updated") != updated
+
+
+@pytest.mark.parametrize("name", ["story-rss", "story-atom"])
+def test_an_unchanged_feed_costs_no_query_and_answers_conditional_requests_with_304(
+    client, story, name, django_assert_num_queries
+):
+    url = reverse(f"coverage:{name}", kwargs={"slug": "floods"})
+    first = client.get(url)
+    assert first.status_code == 200
+    assert first["Cache-Control"].startswith("public, max-age=")
+    etag, last_modified = first["ETag"], first["Last-Modified"]
+    with django_assert_num_queries(0):
+        again = client.get(url)
+        by_etag = client.get(url, headers={"If-None-Match": etag})
+        by_date = client.get(url, headers={"If-Modified-Since": last_modified})
+    assert (again.status_code, again.content) == (200, first.content)
+    assert (by_etag.status_code, by_etag.content) == (304, b"")
+    assert by_date.status_code == 304
+
+    make_update(story, headline="Something new")
+    changed = client.get(url, headers={"If-None-Match": etag})
+    assert changed.status_code == 200
+    assert changed["ETag"] != etag
+    assert b"Something new" in changed.content
+
+
+def test_the_live_stories_feed_answers_conditional_requests(client, django_assert_num_queries):
+    make_story(title="On now")
+    url = reverse("coverage:live-feed")
+    first = client.get(url)
+    with django_assert_num_queries(0):
+        assert client.get(url, headers={"If-None-Match": first["ETag"]}).status_code == 304
+
+
+def test_a_story_page_offers_its_own_feeds_first_and_the_home_page_the_site_feed(client, story):
+    page = client.get(story.get_absolute_url()).content.decode()
+    alternates = re.findall(r'<link rel="alternate"[^>]*href="([^"]+)"', page)
+    assert alternates[:2] == ["/floods/feed/rss/", "/floods/feed/atom/"]
+    assert "/feeds/live/" not in alternates
+    home = client.get(reverse("coverage:home")).content.decode()
+    assert re.findall(r'<link rel="alternate"[^>]*href="([^"]+)"', home) == ["/feeds/live/"]
