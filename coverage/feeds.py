@@ -16,12 +16,12 @@ from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
 from django.utils.cache import get_conditional_response
-from django.utils.feedgenerator import Atom1Feed
+from django.utils.feedgenerator import Atom1Feed, Rss201rev2Feed
 from django.utils.html import escape, strip_tags
 from django.utils.http import parse_http_date_safe
 from django.utils.text import Truncator
 
-from coverage import live
+from coverage import live, websub
 from coverage.models import Story
 
 FEED_LENGTH = 100
@@ -63,7 +63,25 @@ class CachedFeed(Feed):
     cache_seconds = settings.LIVE_PAGE_CACHE_SECONDS
 
 
+class HubLinkRss(Rss201rev2Feed):
+    """RSS with WebSub's rel="hub" link beside its rel="self" one."""
+
+    def add_root_elements(self, handler):
+        super().add_root_elements(handler)
+        if self.feed.get("hub"):
+            handler.addQuickElement("atom:link", None, {"rel": "hub", "href": self.feed["hub"]})
+
+
+class HubLinkAtom(Atom1Feed):
+    def add_root_elements(self, handler):
+        super().add_root_elements(handler)
+        if self.feed.get("hub"):
+            handler.addQuickElement("link", "", {"rel": "hub", "href": self.feed["hub"]})
+
+
 class StoryRssFeed(CachedFeed):
+    feed_type = HubLinkRss
+    url_name = "coverage:story-rss"
     description_template = "coverage/feed_item.html"
     author_name = settings.NEWSROOM_NAME
 
@@ -81,6 +99,13 @@ class StoryRssFeed(CachedFeed):
 
     def link(self, story):
         return story.get_absolute_url()
+
+    def feed_url(self, story):
+        # The address the WebSub hub is pinged with (rel="self").
+        return websub.feed_url(self.url_name, story.slug)
+
+    def feed_extra_kwargs(self, story):
+        return {"hub": settings.WEBSUB_HUB_URL}
 
     def description(self, story):
         # RSS readers render descriptions as HTML: the standfirst is plain text.
@@ -116,7 +141,8 @@ class StoryRssFeed(CachedFeed):
 
 
 class StoryAtomFeed(StoryRssFeed):
-    feed_type = Atom1Feed
+    feed_type = HubLinkAtom
+    url_name = "coverage:story-atom"
 
     def subtitle(self, story):
         # Atom's <subtitle> has no type, so it is text: readers show it as it is.

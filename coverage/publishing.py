@@ -29,7 +29,7 @@ from django.db.models import F
 from django.utils import timezone
 from django.utils.text import slugify
 
-from coverage import images, live, tasks
+from coverage import images, live, tasks, websub
 from coverage.embeds import SOCIAL_PROVIDERS
 from coverage.models import Embed, Story, Update, UpdateVersion
 from coverage.sanitize import sanitize_html
@@ -77,6 +77,13 @@ def _next_revision(story_id: int) -> int:
     """
     Story.objects.filter(pk=story_id).update(revision=F("revision") + 1, updated_at=timezone.now())
     return Story.objects.filter(pk=story_id).values_list("revision", flat=True).get()
+
+
+def _announce(story_id: int) -> None:
+    """Once the write commits: refresh the story's live state (readers' polls see
+    the new revision) and tell the WebSub hub, if there is one."""
+    live.refresh_on_commit(story_id)
+    websub.ping_on_commit(story_id)
 
 
 def _locked(update_id: int) -> Update:
@@ -179,7 +186,7 @@ def post_update(
                 update.authors.add(actor)
             _save_embeds(update, embeds)
             _record(update, creation_action(update), actor, created=True)
-            live.refresh_on_commit(story.pk)
+            _announce(story.pk)
     except IntegrityError:
         # The same form, posted twice at once: the other request's insert won.
         existing = Update.objects.filter(client_token=client_token).first()
@@ -242,7 +249,7 @@ def edit_update(
         _save_changed(update, _next_revision(update.story_id), proposed)
         _apply_embed_changes(update, embeds)
         _record(update, _edit_action(update, proposed, was_published, now), actor)
-        live.refresh_on_commit(update.story_id)
+        _announce(update.story_id)
     return update
 
 
@@ -326,7 +333,7 @@ def _change(update_id: int, action: str, actor=None, **fields) -> Update:
             setattr(update, name, value)
         _save_changed(update, _next_revision(update.story_id), fields)
         _record(update, action, actor)
-        live.refresh_on_commit(update.story_id)
+        _announce(update.story_id)
     return update
 
 
@@ -403,7 +410,7 @@ def release_due_updates(story_id: int, now=None) -> int:
             for update in due:
                 _save_changed(update, revision, ())
                 _record(update, Update.Action.PUBLISHED)
-            live.refresh_on_commit(story_id)
+            _announce(story_id)
     return len(due)
 
 
@@ -421,7 +428,7 @@ def add_embed(update_id: int, embed: Embed, actor=None) -> Embed:
         _save_embed(embed)
         _save_changed(update, _next_revision(update.story_id), ())
         _record(update, Update.Action.CARDS_CHANGED, actor)
-        live.refresh_on_commit(update.story_id)
+        _announce(update.story_id)
     return embed
 
 
@@ -433,7 +440,7 @@ def remove_embed(embed_id: int, actor=None) -> None:
         embed.delete()
         _save_changed(update, _next_revision(update.story_id), ())
         _record(update, Update.Action.CARDS_CHANGED, actor)
-        live.refresh_on_commit(update.story_id)
+        _announce(update.story_id)
 
 
 def fill_embed(embed_id: int, values: dict) -> bool:
@@ -458,7 +465,7 @@ def fill_embed(embed_id: int, values: dict) -> bool:
             _keep_original(update)
             _save_changed(update, _next_revision(update.story_id), ())
             _record(update, Update.Action.CARDS_CHANGED)
-            live.refresh_on_commit(update.story_id)
+            _announce(update.story_id)
     return bool(changed)
 
 
@@ -504,10 +511,10 @@ def save_story(story: Story) -> Story:
             neighbours.add(stored.values_list("previous_id", flat=True).first())
             story.revision = _next_revision(story.pk)
             story.save()
-        live.refresh_on_commit(story.pk)
+        _announce(story.pk)
         for neighbour in neighbours - {None, story.pk}:
             _next_revision(neighbour)
-            live.refresh_on_commit(neighbour)
+            _announce(neighbour)
     return story
 
 
@@ -572,13 +579,13 @@ def start_next_day(story_id: int, title: str = "", now=None) -> tuple[Story, boo
             except IntegrityError:
                 if attempt == 4:
                     raise
-        live.refresh_on_commit(following.pk)
+        _announce(following.pk)
         # One change to this story: ended, and continued elsewhere.
         story.status = Story.Status.ENDED
         _stamp_story_times(story, now)
         story.revision = _next_revision(story.pk)
         story.save()
-        live.refresh_on_commit(story.pk)
+        _announce(story.pk)
     return following, True
 
 
@@ -643,7 +650,7 @@ def _import(story, parsed_updates, actor, status, token, allow_pinning, revision
             update.authors.add(actor)
         _save_embeds(update, [social_post_embed(post) for post in parsed.social_posts])
         _record(update, creation_action(update), actor, created=True)
-    live.refresh_on_commit(story.pk)
+    _announce(story.pk)
     return len(todo)
 
 

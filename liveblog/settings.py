@@ -155,6 +155,14 @@ LIVE_POLL_MAX_AGE = int(os.environ.get("LIVE_POLL_MAX_AGE", "2"))
 FEED_MAX_AGE = int(os.environ.get("FEED_MAX_AGE", "60"))
 # Who the feeds name as their author (Atom requires one).
 NEWSROOM_NAME = os.environ.get("NEWSROOM_NAME", "Live blog")
+# WebSub: feeds name this hub, and it is pinged after every change to a story.
+# Its pings carry the feeds' public addresses, under SITE_URL
+# (e.g. https://live.example.com), which it therefore requires.
+WEBSUB_HUB_URL = os.environ.get("WEBSUB_HUB_URL", "")
+WEBSUB_TIMEOUT = float(os.environ.get("WEBSUB_TIMEOUT", "3"))
+SITE_URL = os.environ.get("SITE_URL", "")
+if WEBSUB_HUB_URL and not SITE_URL:
+    raise ImproperlyConfigured("WEBSUB_HUB_URL needs SITE_URL: the feeds' public address.")
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
