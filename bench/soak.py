@@ -57,7 +57,9 @@ class FragmentParser(HTMLParser):
                 self.articles.append((pk, attrs["data-sort"], int(attrs["data-version"]), mode))
         elif element_id == "poller":
             self.poller_seen = True
-            self.poll_url = attrs.get("hx-get")
+            # An ended story's page polls only slowly (for a return to live):
+            # a reader who has all of it is done.
+            self.poll_url = None if attrs.get("data-ended") else attrs.get("hx-get")
         elif tag == "a" and "load-older" in (attrs.get("class") or ""):
             self.older_url = attrs.get("hx-get")
 

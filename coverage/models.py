@@ -10,6 +10,8 @@ goes through ``coverage.publishing``, which bumps the revision, records the
 version and tells readers. ``save()`` only normalises a row's own fields.
 """
 
+import datetime as dt
+
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator
@@ -270,6 +272,16 @@ class Update(models.Model):
 
     def is_scheduled(self, now=None):
         return self.status == self.Status.PUBLISHED and self.published_at > (now or timezone.now())
+
+    @property
+    def dateline(self) -> str:
+        """'Tuesday 24 November' for an update on another day (GMT) than the one its
+        story started on, where "UPDATE 2300 GMT" alone would mislead; else ''."""
+        started = self.story.started_at
+        day = self.published_at.astimezone(dt.UTC).date()
+        if started is None or day == started.astimezone(dt.UTC).date():
+            return ""
+        return f"{day:%A} {day.day} {day:%B}" + (f" {day.year}" if day.year != started.year else "")
 
 
 class Embed(models.Model):

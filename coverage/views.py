@@ -37,7 +37,10 @@ def home(request):
 
 
 class UpdateSlice:
-    """One slice of a story's updates in reader order, newest PAGE_SIZE first.
+    """One slice of a story's updates in reader order: on the first page every
+    pinned update, then the newest PAGE_SIZE others; each older slice the next
+    PAGE_SIZE unpinned ones, from the cursor of the last one shown (a pinned
+    update's time says nothing of where the unpinned ones stopped).
 
     Read only when the template asks: a page whose update list is already in
     the fragment cache never queries for it.
@@ -50,17 +53,21 @@ class UpdateSlice:
     @cached_property
     def _rows(self):
         updates = self.story.updates.published().for_reading()
+        unpinned = updates.filter(pinned=False)
         if self.before:
-            updates = updates.filter(pinned=False).older_than(*self.before)
-        return list(updates[: PAGE_SIZE + 1])
+            return [], list(unpinned.older_than(*self.before)[: PAGE_SIZE + 1])
+        # Pinned ones are few by nature: the desk pins a handful at most.
+        return list(updates.filter(pinned=True)), list(unpinned[: PAGE_SIZE + 1])
 
     @property
     def updates(self):
-        return self._rows[:PAGE_SIZE]
+        pinned, unpinned = self._rows
+        return pinned + unpinned[:PAGE_SIZE]
 
     @property
     def older_cursor(self):
-        return self._rows[PAGE_SIZE - 1].cursor if len(self._rows) > PAGE_SIZE else None
+        _, unpinned = self._rows
+        return unpinned[PAGE_SIZE - 1].cursor if len(unpinned) > PAGE_SIZE else None
 
 
 @require_GET
@@ -92,7 +99,7 @@ def story(request, slug):
         "slice": UpdateSlice(story, before),
         "before": before,
         "cache_seconds": settings.LIVE_PAGE_CACHE_SECONDS,
-        "poll_seconds": settings.LIVE_POLL_SECONDS,
+        "poll_seconds": poll_interval(state),
     }
     if before and request.htmx:
         return render(request, "coverage/story.html#update-list", context)
@@ -119,6 +126,14 @@ def parse_since(raw: str | None) -> int | str:
     if len(raw) > 19 or int(raw) > MAX_REVISION:
         return "'since' is out of range."
     return int(raw)
+
+
+def poll_interval(state: live.LiveState) -> int:
+    """Seconds between a page's polls: an ended story's pages poll slowly, unless
+    an update scheduled before the end is still to fall due."""
+    if state.is_live or state.next_due is not None:
+        return settings.LIVE_POLL_SECONDS
+    return settings.LIVE_ENDED_POLL_SECONDS
 
 
 def nothing_to_send(since: int, revision: int) -> HttpResponse | None:
@@ -201,6 +216,7 @@ def answer_changes(request, state: live.LiveState, since: int) -> HttpResponse:
     """
     changes = list(
         Update.objects.changed_since(state.story_id, since, state.revision)
+        .select_related("story")
         .prefetch_related("embeds")
         .order_by("revision", "pk")[: MAX_CHANGES_PER_POLL + 1]
     )
@@ -215,19 +231,23 @@ def answer_changes(request, state: live.LiveState, since: int) -> HttpResponse:
             response = plain_response("Too much has changed; reload the page.", 200)
             response["HX-Refresh"] = "true"
             return response
-    following = None
+    story, following = state, None
     if state.status == Story.Status.ENDED:
-        # Readers of a finished day learn where coverage continues without reloading.
+        # Readers of a finished day learn when it ended, and where coverage
+        # continues, without reloading.
+        story = Story.objects.get(pk=state.story_id)
         following = Story.objects.public().filter(previous_id=state.story_id).first()
     return render(
         request,
         "coverage/poll.html",
         {
-            "story": state,
+            "story": story,
             "revision": cursor,
             "catching_up": cursor < state.revision,
             "changes": changes,
             "following": following,
-            "poll_seconds": settings.LIVE_POLL_SECONDS,
+            "poll_seconds": (
+                settings.LIVE_POLL_SECONDS if cursor < state.revision else poll_interval(state)
+            ),
         },
     )

@@ -150,6 +150,9 @@ LIVE_PAGE_CACHE_SECONDS = int(os.environ.get("LIVE_PAGE_CACHE_SECONDS", "300"))
 # Seconds between reader polls, and how long a shared HTTP cache may reuse an answer.
 LIVE_POLL_SECONDS = int(os.environ.get("LIVE_POLL_SECONDS", "10"))
 LIVE_POLL_MAX_AGE = int(os.environ.get("LIVE_POLL_MAX_AGE", "2"))
+# Seconds between polls of an ended story's open pages: slow, but coverage that
+# resumes (or an update scheduled before the end) still reaches them.
+LIVE_ENDED_POLL_SECONDS = int(os.environ.get("LIVE_ENDED_POLL_SECONDS", "300"))
 # Seconds a feed reader (or a cache in front) may reuse a feed; conditional
 # requests (ETag, Last-Modified) cost nothing whatever this is.
 FEED_MAX_AGE = int(os.environ.get("FEED_MAX_AGE", "60"))

@@ -2,6 +2,7 @@ import datetime as dt
 import re
 
 import pytest
+from django.conf import settings
 from django.core.cache import caches
 from django.urls import reverse
 from django.utils import timezone
@@ -149,7 +150,7 @@ def test_the_same_since_gives_the_same_answer_until_the_story_changes(client):
     assert poll(client, story, 1).content != first
 
 
-def test_ending_the_story_sends_a_poller_without_a_trigger(client):
+def test_ending_the_story_changes_the_badge_and_slows_the_poller(client, settings):
     story = make_story()
     since = revision_of(story)
     end_coverage(story)
@@ -157,8 +158,35 @@ def test_ending_the_story_sends_a_poller_without_a_trigger(client):
     html = response.content.decode()
     assert response.status_code == 200
     assert 'id="poller"' in html
-    assert "hx-trigger" not in html
-    assert "hx-get" not in html
+    assert 'data-ended="true"' in html
+    assert f'hx-trigger="every {settings.LIVE_ENDED_POLL_SECONDS}s' in html
+    badge = html.split('id="story-badge"')[1].split("</span></span>")[0]
+    assert 'hx-swap-oob="true"' in badge
+    assert "Coverage ended" in badge and "badge-live" not in badge
+    story.refresh_from_db()
+    assert f"{story.ended_at:%H%M} GMT" in badge
+
+
+def test_coverage_that_resumes_reaches_pages_of_the_ended_story(client, settings):
+    story = make_story()
+    end_coverage(story)
+    since = revision_of(story)
+    with committed():
+        publishing.go_live(story.pk)
+    html = poll(client, story, since).content.decode()
+    assert "badge-live" in html.split('id="story-badge"')[1]
+    assert f'hx-trigger="every {settings.LIVE_POLL_SECONDS}s' in html
+    assert 'data-ended="true"' not in html
+
+
+def test_an_update_due_after_the_end_keeps_the_ended_page_polling(client, settings):
+    story = make_story()
+    make_update(story, published_at=timezone.now() + dt.timedelta(minutes=5))
+    since = revision_of(story)
+    end_coverage(story)
+    html = poll(client, story, since).content.decode()
+    # Until it falls due, the page polls as often as a live one.
+    assert f'hx-trigger="every {settings.LIVE_POLL_SECONDS}s' in html
 
 
 def test_a_reader_ahead_of_the_story_is_told_to_reload(client):
@@ -290,11 +318,12 @@ def test_a_reader_far_behind_catches_up_over_several_polls_without_a_gap(client)
             break
         html = response.content.decode()
         seen += oob_ids(html, "true")
-        if 'hx-get="' not in html:
+        if 'data-ended="true"' in html:
             break
         since = cursor_in(html)
     assert seen == [u.pk for u in updates]
-    assert 'hx-get="' not in html  # the last answer stops polling: the story has ended
+    # Caught up with an ended story: the last answer slows polling right down.
+    assert f'hx-trigger="every {settings.LIVE_ENDED_POLL_SECONDS}s' in html
 
 
 def test_catching_up_never_splits_one_revision_across_answers(client):
@@ -334,7 +363,7 @@ def test_readers_of_a_finished_day_learn_where_coverage_continues(client):
     assert 'hx-swap-oob="true"' in html.split('id="story-continues"')[1].split(">")[0]
     assert f'href="{tuesday.get_absolute_url()}"' in html
     assert "Coverage continues: Tuesday" in html
-    assert "hx-trigger" not in html  # and Monday's page stops polling
+    assert 'data-ended="true"' in html  # and Monday's page polls only slowly
 
 
 def test_a_live_story_poll_carries_no_continuation(client):

@@ -14,7 +14,11 @@ NOW = timezone.now().replace(microsecond=0)
 
 
 def page(client, story):
-    response = client.get(story.get_absolute_url())
+    return page_at(client, story.get_absolute_url())
+
+
+def page_at(client, url):
+    response = client.get(url)
     assert response.status_code == 200
     return response.content.decode()
 
@@ -69,7 +73,7 @@ def test_the_page_is_complete_without_javascript(client):
     assert set(article_ids(html)) == {u.pk for u in updates}
 
 
-def test_live_page_polls_from_its_revision_and_ended_page_does_not(client):
+def test_live_page_polls_from_its_revision_and_ended_page_only_slowly(client, settings):
     story = make_story()
     make_update(story)
     story.refresh_from_db()
@@ -81,7 +85,8 @@ def test_live_page_polls_from_its_revision_and_ended_page_does_not(client):
 
     end_coverage(story)
     html = page(client, story)
-    assert "hx-get" not in html
+    assert 'data-ended="true"' in html
+    assert f'hx-trigger="every {settings.LIVE_ENDED_POLL_SECONDS}s' in html
     assert "Coverage ended" in html
 
 
@@ -162,7 +167,8 @@ def test_story_page_query_count_does_not_grow_with_the_story(
     story = make_story()
     for _ in range(size):
         make_embed(make_update(story))
-    with django_assert_max_num_queries(4):
+    # State, story, next day, pinned updates, the others, their embeds.
+    with django_assert_max_num_queries(5):
         response = client.get(story.get_absolute_url())
     assert response.status_code == 200
     html = response.content.decode()
@@ -190,14 +196,14 @@ def test_the_page_shows_the_newest_fifty_and_a_cursor_to_older_ones(client):
 
     html = page(client, story)
     first_page = article_ids(html)
-    assert first_page == [pinned.pk] + [u.pk for u in newest_first[:49]]
+    assert first_page == [pinned.pk] + [u.pk for u in newest_first[:50]]
     link = re.search(r'<a class="load-older" href="([^"]+)"', html).group(1)
-    assert f"?before={newest_first[48].cursor}" in link
+    assert f"?before={newest_first[49].cursor}" in link
 
     # New updates arriving meanwhile do not shift the next slice.
     make_update(story, published_at=NOW)
     older = client.get(link).content.decode()
-    assert article_ids(older) == [u.pk for u in newest_first[49:]]
+    assert article_ids(older) == [u.pk for u in newest_first[50:]]
     assert "load-older" not in older
     assert 'id="poller" hx-get' not in older
     assert "Back to the latest updates" in older
@@ -260,3 +266,36 @@ def test_a_repeat_view_reuses_the_rendered_update_list_until_the_story_changes(
     assert "Cached 4" in update_list(first)
     make_update(story, body="<p>Fresh news</p>")
     assert "Fresh news" in page(client, story)
+
+
+def test_with_fifty_pinned_updates_load_older_skips_no_unpinned_one(client):
+    story = make_story()
+    start = NOW - dt.timedelta(days=1)
+    pinned = [
+        make_update(story, pinned=True, published_at=start + dt.timedelta(hours=2, minutes=n))
+        for n in range(52)
+    ]
+    unpinned = [make_update(story, published_at=start + dt.timedelta(minutes=n)) for n in range(60)]
+    seen, url = [], story.get_absolute_url()
+    while url:
+        html = page_at(client, url)
+        seen += article_ids(html)
+        match = re.search(r'<a class="load-older" href="([^"]+)"', html)
+        url = match.group(1).replace("&amp;", "&") if match else None
+    assert sorted(seen) == sorted(u.pk for u in pinned + unpinned)
+    assert len(seen) == len(set(seen))
+
+
+def test_an_update_from_another_day_shows_its_date(client):
+    story = make_story(started_at=dt.datetime(2026, 11, 25, 6, 0, tzinfo=dt.UTC))
+    late = make_update(story, published_at=dt.datetime(2026, 11, 24, 23, 0, tzinfo=dt.UTC))
+    same_day = make_update(story, published_at=dt.datetime(2026, 11, 25, 9, 0, tzinfo=dt.UTC))
+    html = page(client, story)
+    article = html.split(f'id="update-{late.pk}"')[1].split("</article>")[0]
+    assert "UPDATE 2300 GMT" in article
+    assert '<p class="update-date">Tuesday 24 November</p>' in article
+    other = html.split(f'id="update-{same_day.pk}"')[1].split("</article>")[0]
+    assert "update-date" not in other
+    # The poll's copy says the same.
+    answer = client.get(f"/{story.slug}/updates/?since=0").content.decode()
+    assert '<p class="update-date">Tuesday 24 November</p>' in answer

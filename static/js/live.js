@@ -42,44 +42,144 @@
     list.scrollIntoView({ behavior: "smooth", block: "start" });
   }
 
-  // A new update: htmx found no element with its id, so it is ours to insert.
-  document.body.addEventListener("htmx:oobErrorNoTarget", (event) => {
-    const article = event.detail.content;
-    if (!isUpdate(article)) return; // a removal of something this page never had
-    if (!place(article)) return;
+  // Ids of updates a poll is bringing that this page did not have.
+  const arriving = new Set();
+
+  // Before a poll's answer is swapped: every out-of-band part needs its target
+  // (htmx logs an error for each one that has none). A new update gets a
+  // placeholder where it belongs, for htmx to swap it into; the removal of an
+  // update this page never had (or one beyond the loaded slices) is dropped.
+  document.body.addEventListener("htmx:beforeSwap", (event) => {
+    if (event.detail.target?.id !== "poller" || !event.detail.serverResponse) return;
+    const answer = document.createElement("template");
+    answer.innerHTML = event.detail.serverResponse;
+    let edited = false;
+    for (const part of [...answer.content.children]) {
+      if (!part.hasAttribute("hx-swap-oob") || !part.id || document.getElementById(part.id)) {
+        continue;
+      }
+      const placeholder = document.createElement("article");
+      placeholder.id = part.id;
+      placeholder.className = "update";
+      placeholder.dataset.sort = part.dataset.sort || "";
+      placeholder.hidden = true;
+      if (part.getAttribute("hx-swap-oob") !== "delete" && isUpdate(part) && place(placeholder)) {
+        arriving.add(part.id);
+      } else {
+        part.remove();
+        edited = true;
+      }
+    }
+    if (edited) event.detail.serverResponse = answer.innerHTML;
+  });
+
+  // Is this update the newest one unpinned (above everything the reader has)?
+  // A backdated one lands further down, among what they have already seen.
+  function isNewest(article) {
+    for (let el = article.previousElementSibling; el; el = el.previousElementSibling) {
+      if (isUpdate(el) && !el.classList.contains("is-pinned")) return false;
+    }
+    return true;
+  }
+
+  function arrived(article) {
     list.querySelector(".no-updates")?.remove();
-    htmx.process(article);
-    if (readerIsAtTop()) {
-      announce("New update: " + (article.querySelector(".update-stamp")?.textContent || ""));
+    const stamp = article.querySelector(".update-stamp")?.textContent || "";
+    if (readerIsAtTop() || !isNewest(article)) {
+      // Shown where it belongs; the browser's scroll anchoring keeps a reader
+      // further down where they are.
+      announce("New update: " + stamp);
     } else {
       article.hidden = true;
       pending.push(article);
       showPendingCount();
       announce(newButton.textContent);
     }
-  });
+  }
 
-  // An edited update replaced in place: re-place it if its time or pin changed.
+  // Swapped in: a new update (into its placeholder), or an edited one in
+  // place, which is re-placed if its time or pin changed.
   document.body.addEventListener("htmx:oobAfterSwap", (event) => {
     const article = event.target;
-    if (isUpdate(article) && article.parentElement === list) {
-      const prev = article.previousElementSibling;
-      const next = article.nextElementSibling;
-      const outOfOrder =
-        (isUpdate(prev) && prev.dataset.sort < article.dataset.sort) ||
-        (isUpdate(next) && next.dataset.sort > article.dataset.sort);
-      if (outOfOrder) place(article);
+    if (!isUpdate(article) || article.parentElement !== list) return;
+    if (arriving.delete(article.id)) return arrived(article);
+    keepInOrder(article);
+  });
+
+  function keepInOrder(article) {
+    const prev = article.previousElementSibling;
+    const next = article.nextElementSibling;
+    const outOfOrder =
+      (isUpdate(prev) && prev.dataset.sort < article.dataset.sort) ||
+      (isUpdate(next) && next.dataset.sort > article.dataset.sort);
+    if (outOfOrder) place(article);
+  }
+
+  // A playing video is part of the page the reader is using: an edit of its
+  // update must not put it back to its poster. Such an update is updated
+  // around the player, which is never detached (moving a frame reloads it).
+  function updateAroundPlayers(old, replacement) {
+    const playing = new Map();
+    for (const frame of old.querySelectorAll("iframe.video-frame")) {
+      playing.set(frame.src, frame.closest("figure") || frame);
+    }
+    const keep = (node) => {
+      const button = node.nodeType === 1 && node.querySelector("button[data-player-url]");
+      return button ? playing.get(new URL(button.dataset.playerUrl, location.href).href) : null;
+    };
+    const kept = new Set([...replacement.childNodes].map(keep).filter(Boolean));
+    if (!kept.size) return false;
+    for (const node of [...old.childNodes]) if (!kept.has(node)) node.remove();
+    let cursor = null;
+    for (const node of [...replacement.childNodes]) {
+      const figure = keep(node);
+      if (figure && kept.has(figure)) {
+        cursor = figure;
+        continue;
+      }
+      if (cursor) cursor.after(node);
+      else old.prepend(node);
+      cursor = node;
+    }
+    for (const name of ["class", "data-sort", "data-version"]) {
+      old.setAttribute(name, replacement.getAttribute(name) || "");
+    }
+    return true;
+  }
+
+  document.body.addEventListener("htmx:oobBeforeSwap", (event) => {
+    const old = event.detail.target;
+    const replacement = event.detail.fragment.firstElementChild;
+    if (!isUpdate(old) || !isUpdate(replacement)) return;
+    const index = pending.indexOf(old);
+    if (index !== -1) {
+      // A pending update edited before the reader saw it: its replacement
+      // stays hidden and pending too.
+      replacement.hidden = true;
+      pending[index] = replacement;
+    } else if (old.querySelector("iframe.video-frame") && updateAroundPlayers(old, replacement)) {
+      event.preventDefault();
+      keepInOrder(old);
     }
   });
 
-  // A pending update edited before the reader saw it: keep its replacement
-  // hidden and pending too.
-  document.body.addEventListener("htmx:oobBeforeSwap", (event) => {
-    const index = pending.indexOf(event.detail.target);
-    const replacement = event.detail.fragment.firstElementChild;
-    if (index === -1 || !isUpdate(replacement)) return;
-    replacement.hidden = true;
-    pending[index] = replacement;
+  // "Load older updates" by keyboard: focus goes to the first update it
+  // brought, not back to the top of the document.
+  let lastBeforeOlder = null;
+  document.body.addEventListener("htmx:beforeSwap", (event) => {
+    // The link is its own target: it is swapped for the slice it brings.
+    if (event.detail.target?.classList?.contains("load-older")) {
+      lastBeforeOlder = event.detail.target.previousElementSibling;
+    }
+  });
+  document.body.addEventListener("htmx:afterSettle", (event) => {
+    if (!lastBeforeOlder || !event.detail.target?.classList?.contains("load-older")) return;
+    const first = lastBeforeOlder.nextElementSibling;
+    lastBeforeOlder = null;
+    if (isUpdate(first)) {
+      first.tabIndex = -1;
+      first.focus({ preventScroll: true });
+    }
   });
 
   // Removed updates leave the pending list too; an older slice may repeat an

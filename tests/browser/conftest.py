@@ -138,3 +138,9 @@ def pytest_terminal_summary(terminalreporter):
     for line in skip_banner(len(_skipped), _reasons(), verdict):
         terminalreporter.write_line(line, red=True, bold=True)
     terminalreporter.write_sep("!", red=True, bold=True)
+
+
+@pytest.fixture
+def reader(new_context):
+    """A reader's page, at 1280 px."""
+    return new_context().new_page()
