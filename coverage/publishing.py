@@ -76,7 +76,19 @@ def _next_revision(story_id: int) -> int:
     to one story get distinct revisions and commit in revision order.
     """
     Story.objects.filter(pk=story_id).update(revision=F("revision") + 1, updated_at=timezone.now())
-    return Story.objects.filter(pk=story_id).values_list("revision", flat=True).get()
+    revision = Story.objects.filter(pk=story_id).values_list("revision", flat=True).get()
+    # Readers hold the revisions they saw, so a number must never come back
+    # with other content. After a database restore (without a cache flush) the
+    # story's revision is below the highest the cache saw readers get: jump
+    # past it, and have pages at the numbers in between reload (note_restore).
+    # The cache, not the database, keeps this mark because a restore rewinds
+    # the database; without a shared cache, restart the servers (README).
+    high_water = live.high_water(story_id)
+    if revision <= high_water:
+        live.note_restore(story_id, restored=revision - 1, high_water=high_water)
+        revision = high_water + 1
+        Story.objects.filter(pk=story_id).update(revision=revision)
+    return revision
 
 
 def _locked(update_id: int) -> Update:

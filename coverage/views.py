@@ -2,15 +2,17 @@
 
 import datetime as dt
 import re
+import time
 
 from django.conf import settings
-from django.core.cache import caches
-from django.http import Http404, HttpResponse
+from django.core.cache import cache, caches
+from django.db import connection
+from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, render
 from django.utils.functional import cached_property
 from django.views.decorators.http import require_GET
 
-from coverage import live
+from coverage import live, middleware
 from coverage.models import Story, Update
 
 # Updates on a story page; older ones are a "Load older updates" click away.
@@ -28,6 +30,42 @@ def plain_response(message: str, status: int) -> HttpResponse:
 def healthz(request):
     """For load balancers: proves a worker answers, touches neither database nor session."""
     return HttpResponse("ok\n", content_type="text/plain")
+
+
+@require_GET
+def readyz(request):
+    """For deploys and monitors: can this worker reach the database and the
+    cache, and how fast? 200 when both answer, 503 otherwise; each check is
+    bounded by that dependency's timeouts (settings)."""
+    checks = {"database": _timed(_check_database), "cache": _timed(_check_cache)}
+    ready = all(check["ok"] for check in checks.values())
+    response = JsonResponse({"ready": ready, **checks}, status=200 if ready else 503)
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+def _timed(check) -> dict:
+    started = time.perf_counter()
+    try:
+        check()
+    except Exception as error:
+        result = {"ok": False, "error": f"{type(error).__name__}: {error}"[:200]}
+    else:
+        result = {"ok": True}
+    result["latency_ms"] = round((time.perf_counter() - started) * 1000, 1)
+    return result
+
+
+def _check_database() -> None:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1")
+
+
+def _check_cache() -> None:
+    # Straight to the cache, not through live's fallback: this is the question.
+    cache.set("readyz", "ok", 10)
+    if cache.get("readyz") != "ok":
+        raise RuntimeError("the cache did not keep a value")
 
 
 @require_GET
@@ -96,7 +134,11 @@ def story(request, slug):
     }
     if before and request.htmx:
         return render(request, "coverage/story.html#update-list", context)
-    return render(request, "coverage/story.html", context)
+    response = render(request, "coverage/story.html", context)
+    if not request.GET:
+        # Served in its place while the database is down (middleware).
+        middleware.remember_page(slug, response.content)
+    return response
 
 
 def parse_cursor(raw: str | None):
@@ -171,10 +213,20 @@ def poll(request, slug):
 
     # at_least: a reader who saw a newer revision (served by another process)
     # makes this one look further, up to the database, before calling it ahead.
-    state = live.get(slug, at_least=since)
+    state, checked = live.get_checked(slug, at_least=since)
     if state is None or state.status == Story.Status.DRAFT:
         return plain_response("No such story.", 404)
+    if since > state.revision and not checked:
+        # Ahead of a state the database confirmed under a second ago: another
+        # process's newer write, or a cursor that is simply wrong. Not proof
+        # enough for a reload, and not worth a query per request: ask again later.
+        response = HttpResponse(status=204)
+        response["Cache-Control"] = "no-store"
+        return response
 
+    if state.is_void(since):
+        # The page shows a revision from before a database restore.
+        return nothing_to_send(state.revision + 1, state.revision)
     etag = f'W/"{state.story_id}-{since}-{state.revision}"'
     if request.headers.get("If-None-Match") == etag:
         return shareable(HttpResponse(status=304), etag)

@@ -69,6 +69,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    # Last, so that its process_exception sees a view's database error first.
+    "coverage.middleware.DatabaseUnavailableMiddleware",
 ]
 
 ROOT_URLCONF = "liveblog.urls"
@@ -110,6 +112,21 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"]["TEST"] = {
         "NAME": str(Path(tempfile.gettempdir()) / f"liveblog-test-{os.getpid()}.sqlite3")
     }
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # A database that is down or frozen fails requests within seconds instead
+    # of holding every thread: connecting gives up after DATABASE_CONNECT_TIMEOUT
+    # seconds, a statement after DATABASE_STATEMENT_TIMEOUT_MS (0: no limit;
+    # readers' queries take milliseconds; run long migrations with 0).
+    DATABASES["default"].setdefault("OPTIONS", {})
+    DATABASES["default"]["OPTIONS"].setdefault(
+        "connect_timeout", int(os.environ.get("DATABASE_CONNECT_TIMEOUT", "3"))
+    )
+    statement_timeout = int(os.environ.get("DATABASE_STATEMENT_TIMEOUT_MS", "5000"))
+    if statement_timeout:
+        DATABASES["default"]["OPTIONS"]["options"] = (
+            DATABASES["default"]["OPTIONS"].get("options", "")
+            + f" -c statement_timeout={statement_timeout}"
+        ).strip()
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # The cache holds each story's live state (its revision), so "nothing new"
@@ -123,6 +140,13 @@ if REDIS_URL:
             "BACKEND": "coverage.cache.RedisCache",
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": "liveblog",
+            # Passed to redis-py's connection pool: a Redis that is down or
+            # frozen costs at most this many seconds before the app falls back
+            # to the database (coverage/live.py) and leaves it alone a second.
+            "OPTIONS": {
+                "socket_connect_timeout": float(os.environ.get("REDIS_CONNECT_TIMEOUT", "0.25")),
+                "socket_timeout": float(os.environ.get("REDIS_TIMEOUT", "0.25")),
+            },
         }
     }
 else:
@@ -144,6 +168,13 @@ LIVE_STATE_TTL = int(os.environ.get("LIVE_STATE_TTL", "300" if REDIS_URL else "2
 # Seconds each server process reuses a state it has read, skipping even the
 # shared cache's round trip. A change reaches readers at most this much later.
 LIVE_STATE_IN_PROCESS = float(os.environ.get("LIVE_STATE_IN_PROCESS", "1"))
+# Seconds each process trusts the shared cache's state of a story before it
+# checks it against the database (one query per story per process): heals a
+# state the cache kept while a write could not reach it, or a database restored
+# under it, within this long.
+LIVE_STATE_VERIFY_SECONDS = float(os.environ.get("LIVE_STATE_VERIFY_SECONDS", "2"))
+# Seconds a reader is told to wait (Retry-After) when the database is down.
+RETRY_AFTER_SECONDS = int(os.environ.get("RETRY_AFTER_SECONDS", "10"))
 # Seconds a rendered update list stays cached; its key holds the story
 # revision, so a change never waits for this.
 LIVE_PAGE_CACHE_SECONDS = int(os.environ.get("LIVE_PAGE_CACHE_SECONDS", "300"))

@@ -3,7 +3,7 @@ from django.conf.urls.static import static
 from django.contrib import admin
 from django.urls import include, path
 
-from coverage.views import healthz
+from coverage.views import healthz, readyz
 
 admin.site.site_header = "Live blog desk"
 admin.site.site_title = "Live blog desk"
@@ -11,7 +11,11 @@ admin.site.site_title = "Live blog desk"
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("healthz", healthz, name="healthz"),
+    path("readyz", readyz, name="readyz"),
     path("", include("coverage.urls")),
 ]
 # Uploaded media in development; production serves MEDIA_ROOT from the web server.
 urlpatterns += static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)
+
+# A database error outside a view (a middleware's lookup) is a 503, not a 500.
+handler500 = "coverage.middleware.server_error"
