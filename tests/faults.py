@@ -402,7 +402,7 @@ class Answer:
 class Traffic:
     """One HTTP client; every answer is kept, so a test can check them all."""
 
-    def __init__(self, base: str, timeout: float = 10):
+    def __init__(self, base: str, timeout: float = 6):
         self.base = base
         self.http = httpx.Client(base_url=base, timeout=timeout, follow_redirects=False)
         self.answers: list[Answer] = []

@@ -426,12 +426,15 @@ def test_make_serve_starts_while_database_down(healthy, tmp_path):
     try:
         try:
             faults.wait_for(
-                lambda: faults.Traffic(base).get("/healthz").status == 200,
+                lambda: (
+                    process.poll() is not None or faults.Traffic(base).get("/healthz").status == 200
+                ),
                 45,
                 "make serve answering with the database down",
                 interval=0.5,
             )
-        except TimeoutError:
+            assert process.poll() is None, "make serve exited"
+        except (TimeoutError, AssertionError):
             pytest.fail(
                 "make serve did not start:\n" + (tmp_path / "serve.log").read_text()[-2000:]
             )
