@@ -50,7 +50,9 @@ run: install
 # worker per core (WEB_CONCURRENCY), THREADS blocking threads each.
 serve: install
 	$(PY) manage.py collectstatic --noinput --verbosity 0
-	$(PY) manage.py migrate --noinput
+	@# A database that is down must not keep readers from the pages and polls
+	@# the cache can answer: start anyway, and say so.
+	$(PY) manage.py migrate --noinput || echo "warning: migrate failed (is the database down?); serving anyway, run 'manage.py migrate' once it is back" >&2
 	$(VENV)/bin/granian --interface wsgi liveblog.wsgi:application --host 127.0.0.1 --port $(SERVE_PORT) \
 		--workers $${WEB_CONCURRENCY:-$$(nproc)} --blocking-threads $${THREADS:-4} --no-ws \
 		--respawn-failed-workers --log-level warning $$([ "$${ACCESS_LOG:-1}" = 1 ] && echo --access-log)

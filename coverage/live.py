@@ -19,7 +19,7 @@ from typing import NamedTuple
 from django.apps import apps
 from django.conf import settings
 from django.core.cache import cache
-from django.db import transaction
+from django.db import InterfaceError, OperationalError, transaction
 from django.db.models import Min, OuterRef, Subquery
 
 
@@ -56,6 +56,7 @@ DATABASE_ANSWER_SECONDS = 1.0
 _cache_skipped_until = 0.0
 _warned_at = -WARNING_INTERVAL
 _MISSING = object()
+DATABASE_ERRORS = (OperationalError, InterfaceError)
 FAILED = object()
 
 
@@ -155,15 +156,25 @@ def get_checked(slug: str, at_least: int = 0) -> tuple[LiveState | None, bool]:
             return None, False
     else:
         state = _MISSING
-        if now - _verified_at.get(slug, 0.0) < settings.LIVE_STATE_VERIFY_SECONDS:
+        check_due = now - _verified_at.get(slug, 0.0) >= settings.LIVE_STATE_VERIFY_SECONDS
+        if not check_due:
             state = _cache("get", cache_key(slug)) or _MISSING
             if state is not _MISSING and state.revision < at_least:
                 state = _MISSING
         if state is _MISSING:
-            state = _load_and_heal(slug)
-            checked = True
-            if state is None:
-                return None, True
+            try:
+                state = _load_and_heal(slug)
+            except DATABASE_ERRORS:
+                # Database down: a due check can wait; the cached state still answers.
+                state = _cache("get", cache_key(slug)) if check_due else None
+                if state is None or state.revision < at_least:
+                    raise
+                _verified_at[slug] = now
+                remember(state)
+            else:
+                checked = True
+                if state is None:
+                    return None, True
         else:
             remember(state)
     if state.next_due is not None and time.time() >= state.next_due:

@@ -7,14 +7,14 @@ import sys
 import time
 
 from django.conf import settings
-from django.db import InterfaceError, OperationalError
 from django.http import HttpResponse
 from django.template.loader import render_to_string
 from django.views.defaults import server_error as default_server_error
 
+from coverage.live import DATABASE_ERRORS
+
 log = logging.getLogger(__name__)
 
-DATABASE_ERRORS = (OperationalError, InterfaceError)
 WARNING_INTERVAL = 60.0
 # The last good full page of each story this process rendered: {slug: bytes}.
 # Bounded: a process serves a handful of stories on a busy day.
@@ -61,6 +61,8 @@ def database_unavailable(request, error: Exception) -> HttpResponse:
         )
     response["Retry-After"] = str(settings.RETRY_AFTER_SECONDS)
     response["Cache-Control"] = "no-store"
+    # Logged above once a minute; django.request would log every request.
+    response._has_been_logged = True
     return response
 
 

@@ -104,6 +104,36 @@
     { passive: true },
   );
 
+  // A server in trouble (5xx) or no answer at all: poll half as often each
+  // time, up to once a minute, and return to the normal pace after a success.
+  // (A 200 swaps in a fresh poller at the normal pace by itself.)
+  const MAX_BACKOFF_SECONDS = 60;
+  const pollTrigger = (seconds) => `every ${seconds}s, poll-now`;
+  function setPollSeconds(el, seconds) {
+    el.setAttribute("hx-trigger", pollTrigger(seconds));
+    htmx.process(el); // re-reads the trigger
+  }
+  function backOff(event) {
+    const el = event.detail.elt;
+    if (!el || el.id !== "poller" || !el.hasAttribute("hx-get")) return;
+    const status = event.detail.xhr ? event.detail.xhr.status : 0;
+    if (event.type === "htmx:responseError" && status < 500) return;
+    const normal = Number(el.dataset.pollSeconds || /every (\d+)s/.exec(el.getAttribute("hx-trigger"))?.[1] || 10);
+    el.dataset.pollSeconds = normal;
+    const current = Number(el.dataset.backoffSeconds || normal);
+    const next = Math.min(current * 2, MAX_BACKOFF_SECONDS);
+    el.dataset.backoffSeconds = next;
+    setPollSeconds(el, next);
+  }
+  document.body.addEventListener("htmx:responseError", backOff);
+  document.body.addEventListener("htmx:sendError", backOff);
+  document.body.addEventListener("htmx:afterRequest", (event) => {
+    const el = event.detail.elt;
+    if (!el || el.id !== "poller" || !event.detail.successful || !el.dataset.backoffSeconds) return;
+    delete el.dataset.backoffSeconds;
+    if (el.isConnected) setPollSeconds(el, Number(el.dataset.pollSeconds));
+  });
+
   // Background tabs do not poll; coming back polls at once.
   document.body.addEventListener("htmx:confirm", (event) => {
     if (event.target.id === "poller" && document.hidden) event.preventDefault();
