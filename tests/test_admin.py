@@ -1,8 +1,12 @@
 import datetime as dt
+from urllib.parse import urlencode
 
+import hypothesis
 import pytest
 from django.urls import reverse
 from django.utils import timezone
+from hypothesis import given
+from hypothesis import strategies as st
 
 from coverage.models import Embed, Story, Update
 from tests.factories import admin_update_form, make_editor, make_story, make_update, retract
@@ -95,16 +99,23 @@ def test_empty_body_is_a_form_error(editor_client):
     assert not Update.objects.exists()
 
 
-def test_story_page_in_admin_lists_updates_newest_first_with_stamps(editor_client):
+def test_story_page_in_admin_links_to_its_updates_instead_of_listing_them(editor_client):
     story = make_story()
-    old = make_update(story, published_at=dt.datetime(2026, 11, 24, 8, 15, tzinfo=dt.UTC))
-    new = make_update(story, published_at=dt.datetime(2026, 11, 24, 19, 41, tzinfo=dt.UTC))
+    updates = [make_update(story) for _ in range(3)]
     html = editor_client.get(reverse("admin:coverage_story_change", args=[story.pk])).content
     html = html.decode()
-    assert html.index("1941 GMT") < html.index("0815 GMT")
-    assert reverse("admin:coverage_update_change", args=[new.pk]) in html
-    assert reverse("admin:coverage_update_change", args=[old.pk]) in html
+    for update in updates:
+        assert reverse("admin:coverage_update_change", args=[update.pk]) not in html
+    assert "3 published of 3" in html
+    listed = reverse("admin:coverage_update_changelist") + f"?story__id__exact={story.pk}"
+    assert listed in html
+    assert reverse("admin:coverage_story_desk", args=[story.pk]) in html
     assert f"{reverse('admin:coverage_update_add')}?story={story.pk}" in html
+    # The link lists this story's updates only.
+    other = make_update(make_story(slug="other"))
+    listing = editor_client.get(listed).content.decode()
+    assert all(reverse("admin:coverage_update_change", args=[u.pk]) in listing for u in updates)
+    assert reverse("admin:coverage_update_change", args=[other.pk]) not in listing
 
 
 def test_stories_list_shows_status_and_update_counts(editor_client):
@@ -181,3 +192,78 @@ def test_anonymous_readers_cannot_reach_the_desk(client):
     assert response.status_code == 302
     assert "/admin/login/" in response["Location"]
     assert not Update.objects.exists()
+
+
+# Odd query strings -----------------------------------------------------------
+
+ODD_VALUES = st.sampled_from(
+    ["99999999999", "-1", "0", "13", "32", "2026", "1e9", "", "nan", "\x00", "a\x00b", "🙂", "'"]
+) | st.text(max_size=12)
+UPDATE_FILTERS = [
+    "published_at__year",
+    "published_at__month",
+    "published_at__day",
+    "story",
+    "story__id__exact",
+    "status__exact",
+    "key_event__exact",
+    "pinned__exact",
+    "retracted_at__isempty",
+    "q",
+    "o",
+    "p",
+    "e",
+    "_facets",
+    "all",
+]
+STORY_FILTERS = ["status__exact", "q", "o", "p", "e", "_facets", "all"]
+
+
+def query(keys):
+    return st.dictionaries(st.sampled_from(keys) | st.text(max_size=8), ODD_VALUES, max_size=4)
+
+
+@pytest.fixture
+def admin_pages(editor_client):
+    story = make_story()
+    make_update(story)
+    return editor_client
+
+
+@hypothesis.settings(
+    max_examples=60,
+    deadline=None,
+    suppress_health_check=[hypothesis.HealthCheck.function_scoped_fixture],
+)
+@given(
+    page=st.sampled_from(["update_changelist", "story_changelist", "update_add", "autocomplete"]),
+    params=query(UPDATE_FILTERS + STORY_FILTERS + ["term", "story"]),
+)
+def test_the_admin_never_answers_500_to_a_query_string(admin_pages, page, params):
+    if page == "autocomplete":
+        url = reverse("admin:autocomplete")
+        params = {
+            **params,
+            "app_label": "coverage",
+            "model_name": "update",
+            "field_name": "story",
+        }
+    else:
+        url = reverse(f"admin:coverage_{page}")
+    response = admin_pages.get(url + "?" + urlencode(params))
+    assert response.status_code < 500
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/admin/coverage/update/?published_at__year=99999999999",
+        "/admin/coverage/update/?published_at__year=2026&published_at__month=99999999999",
+        "/admin/coverage/update/?story=%00",
+        "/admin/coverage/update/add/?story=%00",
+        "/admin/coverage/update/add/?story=junk",
+        "/admin/autocomplete/?app_label=coverage&model_name=update&field_name=story&term=%00",
+    ],
+)
+def test_query_strings_seen_to_500_now_answer_4xx_or_the_page(admin_pages, url):
+    assert admin_pages.get(url).status_code < 500
