@@ -1,8 +1,10 @@
 import datetime as dt
+import threading
 from urllib.parse import urlencode
 
 import hypothesis
 import pytest
+from django.db import connection
 from django.urls import reverse
 from django.utils import timezone
 from hypothesis import given
@@ -267,3 +269,136 @@ def test_the_admin_never_answers_500_to_a_query_string(admin_pages, page, params
 )
 def test_query_strings_seen_to_500_now_answer_4xx_or_the_page(admin_pages, url):
     assert admin_pages.get(url).status_code < 500
+
+
+# The admin against the desk: no edit lost -----------------------------------
+
+
+@pytest.fixture
+def desk_client():
+    from tests.conftest import CommittingClient
+
+    client = CommittingClient()
+    client.force_login(make_editor("desk-editor"))
+    return client
+
+
+def desk_edit(client, update, **fields):
+    from tests.test_desk import edit
+
+    response = edit(client, update, **fields)
+    assert response.status_code in (200, 302), response.content
+    update.refresh_from_db()
+    return update
+
+
+def change_form(update, **fields):
+    """The admin change form as an editor loaded it, with their changes."""
+    loaded = {
+        "headline": update.headline,
+        "body": update.body,
+        "published_at_0": f"{update.published_at:%Y-%m-%d}",
+        "published_at_1": f"{update.published_at:%H:%M:%S}",
+        "loaded_version": update.version,
+    }
+    return admin_update_form(update.story, **{**loaded, **fields})
+
+
+def test_an_admin_save_over_a_desk_edit_merges_without_losing_it(editor_client, desk_client):
+    update = make_update(make_story(), body="<p>First text</p>")
+    url = reverse("admin:coverage_update_change", args=[update.pk])
+    assert editor_client.get(url).status_code == 200
+    loaded = change_form(update, pinned="on", key_event="on")  # what the admin editor submits
+    desk_edit(desk_client, update, body="Desk text")
+    response = editor_client.post(url, loaded)
+    assert response.status_code == 302
+    update.refresh_from_db()
+    assert "Desk text" in update.body  # the desk's edit is kept
+    assert update.pinned and update.key_event  # and the admin's flags applied
+
+
+def test_an_admin_text_edit_over_a_desk_text_edit_is_refused_not_lost(editor_client, desk_client):
+    update = make_update(make_story(), body="<p>First text</p>")
+    url = reverse("admin:coverage_update_change", args=[update.pk])
+    loaded = change_form(update, body="<p>Admin text</p>")
+    desk_edit(desk_client, update, body="Desk text")
+    response = editor_client.post(url, loaded)
+    assert response.status_code == 200
+    assert "Someone else changed what you changed" in response.content.decode()
+    update.refresh_from_db()
+    assert "Desk text" in update.body
+
+
+@pytest.mark.parametrize("action", ["pin", "unpin", "retract", "restore"])
+def test_admin_list_actions_after_a_desk_edit_keep_it(editor_client, desk_client, action):
+    update = make_update(make_story(), body="<p>First text</p>", pinned=action == "unpin")
+    if action == "restore":
+        retract(update)
+    changelist = reverse("admin:coverage_update_changelist")
+    assert editor_client.get(changelist).status_code == 200
+    update.refresh_from_db()
+    desk_edit(desk_client, update, body="Desk text")
+    response = editor_client.post(
+        changelist, {"action": action, "_selected_action": [update.pk], "index": 0}
+    )
+    assert response.status_code == 302
+    update.refresh_from_db()
+    assert "Desk text" in update.body
+    assert update.pinned == (action == "pin")
+    assert update.is_retracted == (action == "retract")
+    assert update.versions.filter(body__contains="Desk text").exists()
+
+
+@pytest.mark.skipif(
+    connection.vendor != "postgresql",
+    reason="needs concurrent writers: SQLite serialises the whole database, PostgreSQL locks rows",
+)
+@pytest.mark.django_db(transaction=True)
+def test_admin_actions_racing_desk_edits_lose_nothing():
+    from django.test import Client
+
+    update = make_update(make_story(), body="<p>Desk 0</p>")
+    desk, admin_ = Client(), Client()
+    desk.force_login(make_editor("desk-editor"))
+    admin_.force_login(make_editor("admin-editor"))
+    edits, errors = 12, []
+
+    def in_thread(work):
+        try:
+            work()
+        except Exception as error:  # reported by the assertion below
+            errors.append(error)
+        finally:
+            connection.close()
+
+    def desk_edits():
+        from tests.test_desk import edit
+
+        for n in range(1, edits + 1):
+            current = Update.objects.get(pk=update.pk)
+            response = edit(desk, current, body=f"Desk {n}")
+            assert response.status_code in (200, 302)
+
+    def admin_actions():
+        changelist = reverse("admin:coverage_update_changelist")
+        for n in range(edits):
+            action = "pin" if n % 2 == 0 else "unpin"
+            admin_.post(changelist, {"action": action, "_selected_action": [update.pk]})
+
+    threads = [
+        threading.Thread(target=in_thread, args=(work,)) for work in (desk_edits, admin_actions)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    update.refresh_from_db()
+    assert update.body == f"<p>Desk {edits}</p>"
+    assert not update.pinned  # the admin's last action
+    assert update.versions.filter(action__in=["pinned", "unpinned"]).count() == edits
+    recorded = set(update.versions.values_list("body", flat=True))
+    assert {f"<p>Desk {n}</p>" for n in range(1, edits + 1)} <= recorded
+    # One version per change, each with its own number.
+    versions = list(update.versions.exclude(action="original").values_list("version", flat=True))
+    assert len(versions) == len(set(versions))
