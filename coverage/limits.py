@@ -1,9 +1,11 @@
 """Refusals made before any work: an oversized body, a NUL in the query string.
 
-Both come first in MIDDLEWARE, so a refused request never has its body read
-(let alone spooled to a temporary file) and never reaches a form, a filter or
-the database (PostgreSQL rejects NUL in text, which the admin's filters would
-turn into a 500).
+First in MIDDLEWARE, so a refused request never has its body read (let alone
+spooled to a temporary file) and never reaches a form, a filter or the database
+(PostgreSQL rejects NUL in text, which the admin's filters would turn into a 500).
+
+Every answer also carries an empty ``Server`` header: granian (2.8) has no
+option to leave out its "Server: granian", but sends the application's instead.
 """
 
 from django.conf import settings
@@ -19,6 +21,11 @@ class RequestLimitsMiddleware:
         self.get_response = get_response
 
     def __call__(self, request):
+        response = self.refusal(request) or self.get_response(request)
+        response["Server"] = ""
+        return response
+
+    def refusal(self, request) -> HttpResponse | None:
         length = request.META.get("CONTENT_LENGTH")
         # Django reads at most Content-Length bytes, so the declared length is
         # the most this request can make the server read or store.
@@ -32,4 +39,4 @@ class RequestLimitsMiddleware:
             return HttpResponseBadRequest(
                 "The address holds a NUL character.", content_type="text/plain; charset=utf-8"
             )
-        return self.get_response(request)
+        return None

@@ -158,3 +158,9 @@ def test_a_declared_length_over_the_cap_is_refused_whatever_the_body(client, set
 
 def test_a_nul_in_the_query_string_is_a_400(client):
     assert client.get("/admin/coverage/update/?story=%00").status_code == 400
+
+
+def test_answers_name_no_server_software(client):
+    # granian sends the application's Server header in place of its own.
+    for url in ("/", "/healthz", "/admin/login/"):
+        assert client.get(url)["Server"] == ""
