@@ -6,8 +6,12 @@ writes through coverage.publishing, like the desk: the same lock, the same
 version record, the same delivery to readers.
 """
 
+import re
+
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin.options import IncorrectLookupParameters
+from django.contrib.admin.views.main import ChangeList
 from django.db.models import Count, Q
 from django.http import HttpResponseRedirect
 from django.urls import reverse
@@ -22,32 +26,15 @@ from coverage.models import TIME_ORDER, Embed, Story, Update
 from coverage.permissions import can_edit, can_publish, can_run_story
 
 
-class UpdateSummaryInline(admin.TabularInline):
-    """The story's updates as a newest-first list; each opens in the update form."""
+class BoundedChangeList(ChangeList):
+    """A list whose odd filter values (a year past 9999, a day of 99999999999)
+    are the admin's "bad filter" answer, not a 500."""
 
-    model = Update
-    fields = ["gmt_stamp", "headline", "excerpt", "status", "pinned", "key_event", "retracted"]
-    readonly_fields = fields
-    ordering = list(TIME_ORDER)
-    extra = 0
-    show_change_link = True
-    can_delete = False
-    verbose_name_plural = "Updates, newest first"
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    @admin.display(description="Time")
-    def gmt_stamp(self, update):
-        return update.stamp
-
-    @admin.display(description="Text")
-    def excerpt(self, update):
-        return Truncator(strip_tags(update.body)).chars(90)
-
-    @admin.display(boolean=True)
-    def retracted(self, update):
-        return update.is_retracted
+    def get_filters(self, request):
+        try:
+            return super().get_filters(request)
+        except (OverflowError, ValueError) as error:
+            raise IncorrectLookupParameters(error) from error
 
 
 @admin.register(Story)
@@ -62,13 +49,16 @@ class StoryAdmin(admin.ModelAdmin):
         "post_link",
     ]
     list_filter = ["status"]
+    # Newest first; also the story picker's order (pagination needs one).
+    ordering = ["-pk"]
     search_fields = ["title", "slug"]
     prepopulated_fields = {"slug": ["title"]}
     autocomplete_fields = ["previous"]
-    inlines = [UpdateSummaryInline]
-    readonly_fields = ["revision"]
+    # No inline of the updates: a day of coverage has hundreds, and the page
+    # would load them all. Links to the desk and the filtered list instead.
+    readonly_fields = ["revision", "updates_links"]
     fieldsets = [
-        (None, {"fields": ["title", "slug", "status", "standfirst"]}),
+        (None, {"fields": ["title", "slug", "status", "standfirst", "updates_links"]}),
         (
             "Lead image",
             {"fields": ["lead_image", "lead_image_caption", "lead_image_credit", "lead_image_alt"]},
@@ -77,6 +67,9 @@ class StoryAdmin(admin.ModelAdmin):
         ("Original entry", {"fields": ["original_entry"]}),
     ]
     actions = ["go_live", "end_coverage"]
+
+    def get_changelist(self, request, **kwargs):
+        return BoundedChangeList
 
     def get_urls(self):
         # Before the admin's own: its "<path:object_id>/" would swallow them.
@@ -113,6 +106,20 @@ class StoryAdmin(admin.ModelAdmin):
     @admin.display(description="Updates", ordering="published_count")
     def update_count(self, story):
         return story.published_count
+
+    @admin.display(description="Updates")
+    def updates_links(self, story):
+        if story.pk is None:
+            return "None yet: save the story, then post from its desk."
+        updates = story.updates.all()
+        listed = reverse("admin:coverage_update_changelist") + f"?story__id__exact={story.pk}"
+        return format_html(
+            '{} published of {}. <a href="{}">Open the desk</a> · <a href="{}">List them</a>',
+            updates.filter(status=Update.Status.PUBLISHED, retracted_at__isnull=True).count(),
+            updates.count(),
+            reverse("admin:coverage_story_desk", args=[story.pk]),
+            listed,
+        )
 
     @admin.display(description="")
     def desk_link(self, story):
@@ -240,9 +247,16 @@ class UpdateAdmin(admin.ModelAdmin):
     readonly_fields = ["retracted_at", "revision", "version"]
     actions = ["retract", "restore", "pin", "unpin"]
 
+    def get_changelist(self, request, **kwargs):
+        return BoundedChangeList
+
     def get_changeform_initial_data(self, request):
         initial = super().get_changeform_initial_data(request)
         initial.pop("published_at", None)
+        # "Post an update" links carry ?story=<id>; anything else would reach
+        # the story widget's query (and a 500) as it is.
+        if not re.fullmatch(r"[0-9]{1,18}", str(initial.get("story", "0"))):
+            initial.pop("story")
         return initial
 
     def get_fields(self, request, obj=None):

@@ -5,6 +5,13 @@ The upload is kept as it came. Pages show a copy no wider than DISPLAY_WIDTH
 EXIF orientation and stripped of its metadata (camera, GPS). Its size is part
 of its name, so a page sets width and height without opening the file.
 
+Uploads are checked before they are accepted (``validate_upload``): at most
+MAX_PIXELS by the header, before any pixel is decoded, then every pixel
+decoded once, so a truncated file is a form error rather than a stored one.
+The display copy is made before the write's transaction
+(``prepare_display_images``, called by coverage.publishing), so resizing never
+holds the story's row lock; the transaction only stores it.
+
 Photos become progressive JPEG: measured faster to make than WebP at a similar
 size, and every browser and feed reader shows it. Images with transparency
 become PNG, which keeps it.
@@ -13,10 +20,14 @@ become PNG, which keeps it.
 import io
 import logging
 import re
+import uuid
 from pathlib import PurePosixPath
 from typing import NamedTuple
 
+from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
+from django.utils import timezone
+from django.utils.deconstruct import deconstructible
 from PIL import Image, ImageOps
 
 logger = logging.getLogger(__name__)
@@ -24,8 +35,59 @@ logger = logging.getLogger(__name__)
 DISPLAY_WIDTH = 1280
 JPEG_QUALITY = 82
 _SIZE_IN_NAME = re.compile(r"-(\d{1,5})x(\d{1,5})(?:_[A-Za-z0-9]+)?\.(?:jpg|png)$")
+# A 40-megapixel image takes about 160 MB to decode; a few-hundred-kilobyte PNG
+# can claim 177 megapixels (2.2 GB and half a minute). Checked from the header.
+MAX_PIXELS = 40_000_000
 # EXIF orientations that turn the picture a quarter: width and height swap.
 _QUARTER_TURNS = {5, 6, 7, 8}
+
+
+@deconstructible
+class RandomName:
+    """upload_to: a random name in a dated folder, keeping the extension, so an
+    upload's name says nothing (an editor's file name can) and cannot be guessed."""
+
+    def __init__(self, folder: str):
+        self.folder = folder
+
+    def __call__(self, instance, filename: str) -> str:
+        extension = PurePosixPath(filename).suffix.lower()
+        if not re.fullmatch(r"\.[a-z0-9]{1,5}", extension):
+            extension = ""
+        return f"{timezone.now():{self.folder}}{uuid.uuid4().hex}{extension}"
+
+    def __eq__(self, other):
+        return isinstance(other, RandomName) and other.folder == self.folder
+
+
+def validate_upload(value) -> None:
+    """A new upload's pixel count (from its header) and every pixel decoded;
+    a stored file was checked when it came."""
+    if getattr(value, "_committed", False):
+        return
+    source = getattr(value, "file", value)
+    try:
+        source.seek(0)
+        with Image.open(source) as image:
+            width, height = image.size
+            if width * height > MAX_PIXELS:
+                raise ValidationError(
+                    f"This image is {width}×{height} pixels ({width * height / 1e6:.0f} "
+                    f"megapixels); the limit is {MAX_PIXELS / 1e6:.0f} megapixels.",
+                    code="too_many_pixels",
+                )
+            image.verify()
+        source.seek(0)
+        with Image.open(source) as image:
+            image.load()
+    except (OSError, SyntaxError, ValueError, EOFError, Image.DecompressionBombError):
+        raise ValidationError(
+            "This image file is damaged or incomplete (perhaps cut short in the upload); "
+            "open it on your computer, save it again and upload that.",
+            code="damaged_image",
+        ) from None
+    finally:
+        source.seek(0)
 
 
 class Picture(NamedTuple):
@@ -73,13 +135,44 @@ def render_display_image(source) -> Rendition | None:
     return Rendition(buffer.getvalue(), width, height, "png" if has_alpha else "jpg")
 
 
-def build_display_image(embed) -> str:
-    """Make and store the embed's rendition through the storage API; return its name."""
+# What prepare_display_images() left: no rendition could be made, or none was tried.
+_FAILED = object()
+_NOT_PREPARED = object()
+
+
+def _needs_display_image(embed, image_is_new: bool) -> bool:
+    return bool(embed.image) and (image_is_new or not embed.display_image)
+
+
+def _render(embed) -> Rendition | None:
+    if not embed.image._committed:
+        source = embed.image.file
+        source.seek(0)
+        try:
+            return render_display_image(source)
+        finally:
+            source.seek(0)
     embed.image.open("rb")
     try:
-        rendition = render_display_image(embed.image)
+        return render_display_image(embed.image)
     finally:
         embed.image.close()
+
+
+def prepare_display_images(embeds) -> None:
+    """Render the display copies these embeds' saves will need, now: called
+    before the write's transaction, so the resize holds no lock."""
+    for embed in embeds:
+        if _needs_display_image(embed, bool(embed.image) and not embed.image._committed):
+            try:
+                embed.prepared_rendition = _render(embed)
+            except (OSError, ValueError, Image.DecompressionBombError):
+                logger.exception("Could not make the display image of embed %s", embed.pk)
+                embed.prepared_rendition = _FAILED
+
+
+def build_display_image(embed, rendition: Rendition | None) -> str:
+    """Store the embed's rendition through the storage API; return its name."""
     if rendition is None:
         return embed.image.name
     stem = PurePosixPath(embed.image.name).stem[:60]
@@ -91,13 +184,20 @@ def build_display_image(embed) -> str:
 def refresh_display_image(embed, image_is_new: bool) -> None:
     """After an embed's save (coverage.publishing): make its display image when
     its upload is new or has none yet, drop it when the upload went."""
-    if embed.image and (image_is_new or not embed.display_image):
-        try:
-            name = build_display_image(embed)
-        except (OSError, ValueError, Image.DecompressionBombError):
+    if _needs_display_image(embed, image_is_new):
+        # Made before the transaction (prepare_display_images), or here by a
+        # caller that did not prepare it.
+        rendition = embed.__dict__.pop("prepared_rendition", _NOT_PREPARED)
+        if rendition is _NOT_PREPARED:
+            try:
+                rendition = _render(embed)
+            except (OSError, ValueError, Image.DecompressionBombError):
+                rendition = _FAILED
+                logger.exception("Could not make the display image of embed %s", embed.pk)
+        if rendition is _FAILED:
             # The page falls back to the upload itself; the next save tries again.
-            logger.exception("Could not make the display image of embed %s", embed.pk)
             return
+        name = build_display_image(embed, rendition)
     elif not embed.image and embed.display_image:
         name = ""
     else:

@@ -20,6 +20,7 @@ from django.db.models import F, Q
 from django.urls import reverse
 from django.utils import timezone
 
+from coverage.images import RandomName, validate_upload
 from coverage.sanitize import sanitize_html
 
 web_url_validator = URLValidator(schemes=["http", "https"])
@@ -53,7 +54,9 @@ class Story(models.Model):
     standfirst = models.TextField(
         blank=True, help_text="Lead text under the headline, one paragraph per line."
     )
-    lead_image = models.ImageField(upload_to="stories/%Y/%m/", blank=True)
+    lead_image = models.ImageField(
+        upload_to=RandomName("stories/%Y/%m/"), blank=True, validators=[validate_upload]
+    )
     lead_image_caption = models.CharField(max_length=300, blank=True)
     lead_image_credit = models.CharField(max_length=120, blank=True)
     lead_image_alt = models.CharField(
@@ -305,8 +308,9 @@ class Embed(models.Model):
     text = models.TextField(blank=True)
     posted_at = models.DateTimeField(null=True, blank=True)
     image = models.ImageField(
-        upload_to="embeds/%Y/%m/",
+        upload_to=RandomName("embeds/%Y/%m/"),
         blank=True,
+        validators=[validate_upload],
         width_field="image_width",
         height_field="image_height",
     )

@@ -137,7 +137,8 @@ def _save_changed(update: Update, revision: int, fields: Iterable[str]) -> None:
 
 def _save_embed(embed: Embed) -> None:
     """Save a card, its display image (in this transaction: no page ever points
-    at a missing rendition) and, after commit, its optional enrichment."""
+    at a missing rendition; made before it, by images.prepare_display_images,
+    so the resize holds no lock) and, after commit, its optional enrichment."""
     image_is_new = bool(embed.image) and not embed.image._committed
     embed.save()
     images.refresh_display_image(embed, image_is_new)
@@ -191,6 +192,8 @@ def post_update(
             return existing, False
     if fields.get("published_at") is None:
         fields["published_at"] = timezone.now()
+    embeds = list(embeds)
+    images.prepare_display_images(embeds)
     try:
         with transaction.atomic():
             update = _create(story, _next_revision(story.pk), status, client_token, fields)
@@ -240,6 +243,7 @@ def edit_update(
     """
     now = timezone.now()
     embeds = embeds or EmbedChanges()
+    images.prepare_display_images([*embeds.changed, *embeds.added])
     with transaction.atomic():
         update = _locked(update_id)
         proposed = normalise(changes)
@@ -431,6 +435,7 @@ def release_due_updates(story_id: int, now=None) -> int:
 
 def add_embed(update_id: int, embed: Embed, actor=None) -> Embed:
     """A card added to an existing update, after its others."""
+    images.prepare_display_images([embed])
     with transaction.atomic():
         update = _locked(update_id)
         embed.update = update

@@ -4,6 +4,7 @@ Development needs nothing set: SQLite in the repository, a local-memory cache,
 DEBUG on. With DEBUG off (production) SECRET_KEY and ALLOWED_HOSTS are required.
 """
 
+import datetime as dt
 import os
 import tempfile
 from pathlib import Path
@@ -55,10 +56,14 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.syndication",
     "django_htmx",
+    "axes",
     "coverage",
 ]
 
 MIDDLEWARE = [
+    # First: an oversized body or a NUL in the query string is refused before
+    # anything reads the body or a database sees the query.
+    "coverage.limits.RequestLimitsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
@@ -69,6 +74,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    # Turns axes' lockout into its answer (AXES_LOCKOUT_TEMPLATE, 429).
+    "axes.middleware.AxesMiddleware",
     # Last, so that its process_exception sees a view's database error first.
     "coverage.middleware.DatabaseUnavailableMiddleware",
 ]
@@ -198,6 +205,23 @@ SITE_URL = os.environ.get("SITE_URL", "")
 if WEBSUB_HUB_URL and not SITE_URL:
     raise ImproperlyConfigured("WEBSUB_HUB_URL needs SITE_URL: the feeds' public address.")
 
+# Axes first: a locked-out username or address is refused before ModelBackend
+# computes a password hash, so repeated attempts cannot spend the CPU readers need.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+# Admin login throttling (django-axes): after AXES_FAILURE_LIMIT failures a
+# username is locked out from everywhere and an address for every username,
+# each for AXES_COOLOFF_MINUTES. Attempts are kept in the database.
+AXES_FAILURE_LIMIT = int(os.environ.get("AXES_FAILURE_LIMIT", "5"))
+AXES_COOLOFF_TIME = dt.timedelta(minutes=int(os.environ.get("AXES_COOLOFF_MINUTES", "15")))
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_TEMPLATE = "coverage/locked_out.html"
+# Behind a proxy (nginx), REMOTE_ADDR must be the client's: set it there
+# (ngx_http_realip_module), not from a header anyone can send here.
+
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
@@ -233,6 +257,11 @@ STORAGES = {
 # Uploads bigger than this are refused rather than silently truncated.
 DATA_UPLOAD_MAX_MEMORY_SIZE = 12 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
+# The whole request body, files included: a bigger Content-Length is answered
+# 413 before a byte of it is read or written to a temporary file
+# (coverage.limits). Django never reads past Content-Length, so a body sent
+# without one (chunked) is read as empty.
+MAX_REQUEST_BODY = int(float(os.environ.get("MAX_REQUEST_BODY_MB", "20")) * 1024 * 1024)
 
 # A strict policy: scripts only from this origin or with the request's nonce,
 # no inline styles or event handlers, nothing third-party but the video players
@@ -282,7 +311,20 @@ X_FRAME_OPTIONS = "DENY"
 if not DEBUG:
     SESSION_COOKIE_SECURE = env_bool("SECURE_COOKIES", default=True)
     CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
-    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# HTTPS, on by default in production (`check --deploy` is silent); each can be
+# turned off where TLS ends elsewhere and the proxy already does it.
+SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", default=not DEBUG)
+# Probes ask over plain HTTP from the machine itself.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]
+SECURE_HSTS_SECONDS = int(os.environ.get("SECURE_HSTS_SECONDS", "0" if DEBUG else "31536000"))
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=not DEBUG)
+SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", default=not DEBUG)
+# The header the TLS-ending proxy sets to say the client used HTTPS (it must
+# overwrite any the client sent); empty: trust none.
+_proxy_ssl_header = os.environ.get("SECURE_PROXY_SSL_HEADER", "" if DEBUG else "X-Forwarded-Proto")
+SECURE_PROXY_SSL_HEADER = (
+    ("HTTP_" + _proxy_ssl_header.upper().replace("-", "_"), "https") if _proxy_ssl_header else None
+)
 
 LOGGING = {
     "version": 1,

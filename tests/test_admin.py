@@ -1,8 +1,14 @@
 import datetime as dt
+import threading
+from urllib.parse import urlencode
 
+import hypothesis
 import pytest
+from django.db import connection
 from django.urls import reverse
 from django.utils import timezone
+from hypothesis import given
+from hypothesis import strategies as st
 
 from coverage.models import Embed, Story, Update
 from tests.factories import admin_update_form, make_editor, make_story, make_update, retract
@@ -95,16 +101,23 @@ def test_empty_body_is_a_form_error(editor_client):
     assert not Update.objects.exists()
 
 
-def test_story_page_in_admin_lists_updates_newest_first_with_stamps(editor_client):
+def test_story_page_in_admin_links_to_its_updates_instead_of_listing_them(editor_client):
     story = make_story()
-    old = make_update(story, published_at=dt.datetime(2026, 11, 24, 8, 15, tzinfo=dt.UTC))
-    new = make_update(story, published_at=dt.datetime(2026, 11, 24, 19, 41, tzinfo=dt.UTC))
+    updates = [make_update(story) for _ in range(3)]
     html = editor_client.get(reverse("admin:coverage_story_change", args=[story.pk])).content
     html = html.decode()
-    assert html.index("1941 GMT") < html.index("0815 GMT")
-    assert reverse("admin:coverage_update_change", args=[new.pk]) in html
-    assert reverse("admin:coverage_update_change", args=[old.pk]) in html
+    for update in updates:
+        assert reverse("admin:coverage_update_change", args=[update.pk]) not in html
+    assert "3 published of 3" in html
+    listed = reverse("admin:coverage_update_changelist") + f"?story__id__exact={story.pk}"
+    assert listed in html
+    assert reverse("admin:coverage_story_desk", args=[story.pk]) in html
     assert f"{reverse('admin:coverage_update_add')}?story={story.pk}" in html
+    # The link lists this story's updates only.
+    other = make_update(make_story(slug="other"))
+    listing = editor_client.get(listed).content.decode()
+    assert all(reverse("admin:coverage_update_change", args=[u.pk]) in listing for u in updates)
+    assert reverse("admin:coverage_update_change", args=[other.pk]) not in listing
 
 
 def test_stories_list_shows_status_and_update_counts(editor_client):
@@ -181,3 +194,211 @@ def test_anonymous_readers_cannot_reach_the_desk(client):
     assert response.status_code == 302
     assert "/admin/login/" in response["Location"]
     assert not Update.objects.exists()
+
+
+# Odd query strings -----------------------------------------------------------
+
+ODD_VALUES = st.sampled_from(
+    ["99999999999", "-1", "0", "13", "32", "2026", "1e9", "", "nan", "\x00", "a\x00b", "🙂", "'"]
+) | st.text(max_size=12)
+UPDATE_FILTERS = [
+    "published_at__year",
+    "published_at__month",
+    "published_at__day",
+    "story",
+    "story__id__exact",
+    "status__exact",
+    "key_event__exact",
+    "pinned__exact",
+    "retracted_at__isempty",
+    "q",
+    "o",
+    "p",
+    "e",
+    "_facets",
+    "all",
+]
+STORY_FILTERS = ["status__exact", "q", "o", "p", "e", "_facets", "all"]
+
+
+def query(keys):
+    return st.dictionaries(st.sampled_from(keys) | st.text(max_size=8), ODD_VALUES, max_size=4)
+
+
+@pytest.fixture
+def admin_pages(editor_client):
+    story = make_story()
+    make_update(story)
+    return editor_client
+
+
+@hypothesis.settings(
+    max_examples=60,
+    deadline=None,
+    suppress_health_check=[hypothesis.HealthCheck.function_scoped_fixture],
+)
+@given(
+    page=st.sampled_from(["update_changelist", "story_changelist", "update_add", "autocomplete"]),
+    params=query(UPDATE_FILTERS + STORY_FILTERS + ["term", "story"]),
+)
+def test_the_admin_never_answers_500_to_a_query_string(admin_pages, page, params):
+    if page == "autocomplete":
+        url = reverse("admin:autocomplete")
+        params = {
+            **params,
+            "app_label": "coverage",
+            "model_name": "update",
+            "field_name": "story",
+        }
+    else:
+        url = reverse(f"admin:coverage_{page}")
+    response = admin_pages.get(url + "?" + urlencode(params))
+    assert response.status_code < 500
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/admin/coverage/update/?published_at__year=99999999999",
+        "/admin/coverage/update/?published_at__year=2026&published_at__month=99999999999",
+        "/admin/coverage/update/?story=%00",
+        "/admin/coverage/update/add/?story=%00",
+        "/admin/coverage/update/add/?story=junk",
+        "/admin/autocomplete/?app_label=coverage&model_name=update&field_name=story&term=%00",
+    ],
+)
+def test_query_strings_seen_to_500_now_answer_4xx_or_the_page(admin_pages, url):
+    assert admin_pages.get(url).status_code < 500
+
+
+# The admin against the desk: no edit lost -----------------------------------
+
+
+@pytest.fixture
+def desk_client():
+    from tests.conftest import CommittingClient
+
+    client = CommittingClient()
+    client.force_login(make_editor("desk-editor"))
+    return client
+
+
+def desk_edit(client, update, **fields):
+    from tests.test_desk import edit
+
+    response = edit(client, update, **fields)
+    assert response.status_code in (200, 302), response.content
+    update.refresh_from_db()
+    return update
+
+
+def change_form(update, **fields):
+    """The admin change form as an editor loaded it, with their changes."""
+    loaded = {
+        "headline": update.headline,
+        "body": update.body,
+        "published_at_0": f"{update.published_at:%Y-%m-%d}",
+        "published_at_1": f"{update.published_at:%H:%M:%S}",
+        "loaded_version": update.version,
+    }
+    return admin_update_form(update.story, **{**loaded, **fields})
+
+
+def test_an_admin_save_over_a_desk_edit_merges_without_losing_it(editor_client, desk_client):
+    update = make_update(make_story(), body="<p>First text</p>")
+    url = reverse("admin:coverage_update_change", args=[update.pk])
+    assert editor_client.get(url).status_code == 200
+    loaded = change_form(update, pinned="on", key_event="on")  # what the admin editor submits
+    desk_edit(desk_client, update, body="Desk text")
+    response = editor_client.post(url, loaded)
+    assert response.status_code == 302
+    update.refresh_from_db()
+    assert "Desk text" in update.body  # the desk's edit is kept
+    assert update.pinned and update.key_event  # and the admin's flags applied
+
+
+def test_an_admin_text_edit_over_a_desk_text_edit_is_refused_not_lost(editor_client, desk_client):
+    update = make_update(make_story(), body="<p>First text</p>")
+    url = reverse("admin:coverage_update_change", args=[update.pk])
+    loaded = change_form(update, body="<p>Admin text</p>")
+    desk_edit(desk_client, update, body="Desk text")
+    response = editor_client.post(url, loaded)
+    assert response.status_code == 200
+    assert "Someone else changed what you changed" in response.content.decode()
+    update.refresh_from_db()
+    assert "Desk text" in update.body
+
+
+@pytest.mark.parametrize("action", ["pin", "unpin", "retract", "restore"])
+def test_admin_list_actions_after_a_desk_edit_keep_it(editor_client, desk_client, action):
+    update = make_update(make_story(), body="<p>First text</p>", pinned=action == "unpin")
+    if action == "restore":
+        retract(update)
+    changelist = reverse("admin:coverage_update_changelist")
+    assert editor_client.get(changelist).status_code == 200
+    update.refresh_from_db()
+    desk_edit(desk_client, update, body="Desk text")
+    response = editor_client.post(
+        changelist, {"action": action, "_selected_action": [update.pk], "index": 0}
+    )
+    assert response.status_code == 302
+    update.refresh_from_db()
+    assert "Desk text" in update.body
+    assert update.pinned == (action == "pin")
+    assert update.is_retracted == (action == "retract")
+    assert update.versions.filter(body__contains="Desk text").exists()
+
+
+@pytest.mark.skipif(
+    connection.vendor != "postgresql",
+    reason="needs concurrent writers: SQLite serialises the whole database, PostgreSQL locks rows",
+)
+@pytest.mark.django_db(transaction=True)
+def test_admin_actions_racing_desk_edits_lose_nothing():
+    from django.test import Client
+
+    update = make_update(make_story(), body="<p>Desk 0</p>")
+    desk, admin_ = Client(), Client()
+    desk.force_login(make_editor("desk-editor"))
+    admin_.force_login(make_editor("admin-editor"))
+    edits, errors = 12, []
+
+    def in_thread(work):
+        try:
+            work()
+        except Exception as error:  # reported by the assertion below
+            errors.append(error)
+        finally:
+            connection.close()
+
+    def desk_edits():
+        from tests.test_desk import edit
+
+        for n in range(1, edits + 1):
+            current = Update.objects.get(pk=update.pk)
+            response = edit(desk, current, body=f"Desk {n}")
+            assert response.status_code in (200, 302)
+
+    def admin_actions():
+        changelist = reverse("admin:coverage_update_changelist")
+        for n in range(edits):
+            action = "pin" if n % 2 == 0 else "unpin"
+            admin_.post(changelist, {"action": action, "_selected_action": [update.pk]})
+
+    threads = [
+        threading.Thread(target=in_thread, args=(work,)) for work in (desk_edits, admin_actions)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    update.refresh_from_db()
+    assert update.body == f"<p>Desk {edits}</p>"
+    assert not update.pinned  # the admin's last action
+    assert update.versions.filter(action__in=["pinned", "unpinned"]).count() == edits
+    recorded = set(update.versions.values_list("body", flat=True))
+    assert {f"<p>Desk {n}</p>" for n in range(1, edits + 1)} <= recorded
+    # One version per change, each with its own number.
+    versions = list(update.versions.exclude(action="original").values_list("version", flat=True))
+    assert len(versions) == len(set(versions))

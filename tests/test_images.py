@@ -1,11 +1,18 @@
 """Image embeds: uploaded with caption, credit and alt text; shown resized, lazily, sized."""
 
 import io
+import os
 import re
+import struct
+import time
+import zlib
+from pathlib import PurePosixPath
 
 import pytest
 from django.core.files.storage import FileSystemStorage
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.core.management import call_command
+from django.db import connection
 from django.urls import reverse
 from django.utils.html import escape
 from PIL import Image
@@ -86,7 +93,7 @@ def test_an_editor_uploads_an_image_and_readers_get_a_resized_lazy_sized_copy(
         assert stored.read() == original
     # The display copy: 1280 wide, same shape, its size in its name.
     assert re.fullmatch(
-        r"embeds/display/\d{4}/\d{2}/photo-1280x960(_\w+)?\.jpg", embed.display_image.name
+        r"embeds/display/\d{4}/\d{2}/[0-9a-f]{32}-1280x960(_\w+)?\.jpg", embed.display_image.name
     )
     with embed.display_image.open("rb") as stored, Image.open(stored) as shown:
         assert shown.size == (1280, 960)
@@ -139,7 +146,7 @@ def test_small_images_are_not_enlarged_and_transparency_is_kept():
     small = make_image_embed(update, picture(300, 200))
     assert "-300x200" in small.display_image.name
     logo = make_image_embed(update, picture(2000, 1000, "PNG", "RGBA"), "logo.png")
-    assert re.search(r"logo-1280x640(_\w+)?\.png$", logo.display_image.name)
+    assert re.search(r"[0-9a-f]{32}-1280x640(_\w+)?\.png$", logo.display_image.name)
     with logo.display_image.open("rb") as stored, Image.open(stored) as shown:
         assert shown.mode == "RGBA"
 
@@ -161,7 +168,7 @@ def test_a_new_upload_gets_a_new_rendition_and_removing_the_image_removes_it():
     first = embed.display_image.name
     embed.image = upload(picture(1500, 1500), "square.jpg")
     change_card(embed)
-    assert "square-1280x1280" in embed.display_image.name
+    assert embed.display_image.name.endswith("-1280x1280.jpg")
     assert Embed.objects.get().display_image.name == embed.display_image.name != first
     embed.image = None
     change_card(embed)
@@ -211,3 +218,133 @@ def test_feeds_give_images_absolute_addresses(client):
             "src=&quot;http://testserver/media/" in feed or 'src="http://testserver/media/' in feed
         )
         assert "src=&quot;/media/" not in feed
+
+
+# Bounded decoding, renditions outside the lock, random names, clean-up -------
+
+
+def sparse_png(width, height) -> bytes:
+    """A real, valid 1-bit PNG of that size, all black: a few kilobytes on disk."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return (
+            struct.pack(">I", len(data))
+            + kind
+            + data
+            + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+        )
+
+    row = b"\0" + b"\0" * ((width + 7) // 8)
+    pixels = zlib.compress(row * height, 9)
+    header = struct.pack(">IIBBBBB", width, height, 1, 0, 0, 0, 0)
+    return (
+        b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", pixels) + chunk(b"IEND", b"")
+    )
+
+
+def image_card(data: bytes, name: str) -> dict:
+    return {
+        "kind": "image",
+        "image": upload(data, name),
+        "caption": "Flood water",
+        "credit": "Jane Doe/Agency",
+        "alt_text": "A flooded street",
+    }
+
+
+# Pillow's own warning (over 89 megapixels) comes as Django opens the upload.
+@pytest.mark.filterwarnings("ignore::PIL.Image.DecompressionBombWarning")
+def test_an_image_of_too_many_pixels_is_refused_from_its_header(editor_client, monkeypatch):  # noqa: F811
+    huge = sparse_png(13300, 13300)
+    assert len(huge) < 1024 * 1024
+
+    def no_decoding(self, *args, **kwargs):
+        raise AssertionError("the pixels were decoded")
+
+    monkeypatch.setattr(Image.Image, "load", no_decoding)
+    response = post_update(editor_client, make_story(), [image_card(huge, "huge.png")])
+    assert response.status_code == 200
+    assert "the limit is 40 megapixels" in response.content.decode()
+    assert not Update.objects.exists()
+
+
+def test_a_truncated_jpeg_is_refused_with_a_form_error(client):
+    from tests.factories import make_editor
+    from tests.test_desk import compose, login
+
+    login(client, make_editor())
+    story = make_story()
+    whole = picture(800, 600)
+    response = compose(
+        client,
+        story,
+        headers={"HX-Request": "true"},
+        body="Kept",
+        image=upload(whole[: len(whole) // 2]),
+        image_caption="Flood water",
+        image_credit="Desk",
+        image_alt="A flooded street",
+    )
+    assert response.status_code == 422
+    assert "damaged or incomplete" in response.content.decode()
+    assert not Update.objects.exists()
+
+
+def test_the_display_copy_is_made_before_the_writes_transaction(monkeypatch):
+    update = make_update(make_story())
+    # The test's own transaction; the write's would add a savepoint to it.
+    outside = list(connection.savepoint_ids)
+    seen = []
+    render = images.render_display_image
+
+    def spy(source):
+        seen.append(list(connection.savepoint_ids))
+        return render(source)
+
+    monkeypatch.setattr(images, "render_display_image", spy)
+    embed = make_image_embed(update, picture(2000, 1000))
+    assert seen == [outside]
+    assert embed.display_image.name.endswith("-1280x640.jpg")
+
+
+def test_uploaded_names_are_random_and_keep_the_extension():
+    update = make_update(make_story())
+    first = make_image_embed(update, picture(100, 100), "Minister leaving No 10.JPG")
+    second = make_image_embed(update, picture(100, 100), "Minister leaving No 10.JPG")
+    for embed in (first, second):
+        name = PurePosixPath(embed.image.name)
+        assert re.fullmatch(r"[0-9a-f]{32}\.jpg", name.name)
+        assert "Minister" not in embed.display_image.name
+    assert first.image.name != second.image.name
+
+
+def test_clean_media_deletes_orphans_and_keeps_referenced_files(settings):
+    update = make_update(make_story())
+    embed = make_image_embed(update, picture(2000, 1000))
+    kept = [embed.image.name, embed.display_image.name]
+    old_rendition = embed.display_image.name
+    embed.image = upload(picture(1500, 1500), "replacement.jpg")
+    change_card(embed)
+    embed.refresh_from_db()
+    kept = [embed.image.name, embed.display_image.name]
+    orphans = [old_rendition, "embeds/2026/12/killed-mid-upload.jpg"]
+    root = settings.MEDIA_ROOT
+    (root / orphans[1]).parent.mkdir(parents=True, exist_ok=True)
+    (root / orphans[1]).write_bytes(b"partial")
+    fresh = root / "embeds/2026/12/being-written-now.jpg"
+    fresh.write_bytes(b"partial")
+    an_hour_ago = time.time() - 3700
+    for path in root.rglob("*"):
+        if path.is_file() and path != fresh:
+            os.utime(path, (an_hour_ago, an_hour_ago))
+
+    out = io.StringIO()
+    call_command("clean_media", "--dry-run", stdout=out)
+    assert all(name in out.getvalue() for name in orphans)
+    assert (root / orphans[0]).exists()
+
+    call_command("clean_media", stdout=io.StringIO())
+    assert not any((root / name).exists() for name in orphans)
+    assert all((root / name).exists() for name in kept)
+    # Younger than an hour: a write that has not committed yet.
+    assert fresh.exists()

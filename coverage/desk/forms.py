@@ -15,6 +15,7 @@ from django.utils import timezone
 
 from coverage.desk.text import body_html, editable_text, gmt_text, parse_gmt
 from coverage.forms import EmbedForm
+from coverage.images import validate_upload
 from coverage.models import Embed, Update
 from coverage.permissions import can_publish
 from coverage.sanitize import sanitize_html
@@ -106,7 +107,10 @@ class ComposeForm(DeskForm):
     key_event = forms.BooleanField(required=False)
     pinned = forms.BooleanField(required=False, label="Pin to the top")
     image = forms.ImageField(
-        required=False, help_text="JPEG, PNG, GIF or WebP, up to 10 MB.", label="Image"
+        required=False,
+        help_text="JPEG, PNG, GIF or WebP, up to 10 MB.",
+        label="Image",
+        validators=[validate_upload],
     )
     # Required with an image (Embed.REQUIRED), checked in clean().
     image_caption = forms.CharField(max_length=500, required=False, label="Caption")
