@@ -305,6 +305,8 @@ class Server:
             "SECRET_KEY": "fault-suite-" + uuid.uuid4().hex,
             "ALLOWED_HOSTS": "127.0.0.1",
             "SECURE_COOKIES": "false",
+            # Plain HTTP on 127.0.0.1: no TLS to redirect to.
+            "SECURE_SSL_REDIRECT": "false",
             "LOG_LEVEL": "WARNING",
             "PYTHONPATH": str(ROOT),
             "PYTHONUNBUFFERED": "1",
