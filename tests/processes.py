@@ -23,9 +23,13 @@ def app_env(database: str, **extra: str) -> dict[str, str]:
     """This environment, pointed at ``database`` and the tests' settings module, with
     no shared cache: the process's own memory is all these tests need."""
     env = {key: value for key, value in os.environ.items() if key != "REDIS_URL"}
-    return env | {
-        "DATABASE_URL": database,
-        "DJANGO_SETTINGS_MODULE": "tests.serve_settings",
-        "PY": sys.executable,
-        "PYTHONUNBUFFERED": "1",
-    } | extra
+    return (
+        env
+        | {
+            "DATABASE_URL": database,
+            "DJANGO_SETTINGS_MODULE": "tests.serve_settings",
+            "PY": sys.executable,
+            "PYTHONUNBUFFERED": "1",
+        }
+        | extra
+    )
