@@ -47,15 +47,11 @@ run: install
 	$(PY) manage.py runserver $(HOST_PORT)
 
 # Production server: granian (chosen by measurement, see README), WSGI, one
-# worker per core (WEB_CONCURRENCY), THREADS blocking threads each.
+# worker per core (WEB_CONCURRENCY), THREADS blocking threads each, and the task
+# worker beside it. bin/serve collects static files, migrates, runs both and
+# stops both on TERM/INT; `exec` makes it make's own child, so make's TERM reaches it.
 serve: install
-	$(PY) manage.py collectstatic --noinput --verbosity 0
-	@# A database that is down must not keep readers from the pages and polls
-	@# the cache can answer: start anyway, and say so.
-	$(PY) manage.py migrate --noinput || echo "warning: migrate failed (is the database down?); serving anyway, run 'manage.py migrate' once it is back" >&2
-	$(VENV)/bin/granian --interface wsgi liveblog.wsgi:application --host 127.0.0.1 --port $(SERVE_PORT) \
-		--workers $${WEB_CONCURRENCY:-$$(nproc)} --blocking-threads $${THREADS:-4} --no-ws \
-		--respawn-failed-workers --log-level warning $$([ "$${ACCESS_LOG:-1}" = 1 ] && echo --access-log)
+	@PY=$(PY) PORT=$(SERVE_PORT) exec bin/serve
 
 test: install-test
 	$(VENV)/bin/ruff check .

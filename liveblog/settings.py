@@ -57,6 +57,7 @@ INSTALLED_APPS = [
     "django.contrib.syndication",
     "django_htmx",
     "axes",
+    "django_tasks_db",
     "coverage",
 ]
 
@@ -294,13 +295,18 @@ OEMBED_ENDPOINTS = {
 }
 OEMBED_TIMEOUT = min(3.0, float(os.environ.get("OEMBED_TIMEOUT", "3")))
 OEMBED_CACHE_SECONDS = int(os.environ.get("OEMBED_CACHE_SECONDS", str(24 * 3600)))
-# Background work (the enrichment). The immediate backend runs a task in the
-# request that enqueued it, after its transaction commits; point TASKS_BACKEND
-# at a queue's backend to take it out of the request.
+# Background work (the enrichment). In production a queue in the database, run
+# by `manage.py db_worker` beside the web server (`make serve` starts both and
+# always uses it), so a task never runs inside an editor's request. With DEBUG
+# on (runserver, tests) the immediate backend runs it in the request that
+# enqueued it, after its transaction commits: nothing else to start.
 TASKS = {
     "default": {
-        "BACKEND": os.environ.get(
-            "TASKS_BACKEND", "django.tasks.backends.immediate.ImmediateBackend"
+        "BACKEND": os.environ.get("TASKS_BACKEND")
+        or (
+            "django.tasks.backends.immediate.ImmediateBackend"
+            if DEBUG
+            else "django_tasks_db.DatabaseBackend"
         )
     }
 }
