@@ -12,7 +12,6 @@ import os
 import subprocess
 import sys
 from contextlib import contextmanager
-from pathlib import Path
 
 import pytest
 import redis
@@ -300,17 +299,8 @@ def test_database_down_an_editors_post_is_not_saved_and_says_so(client):
     assert Update.objects.count() == before
 
 
-def test_make_serve_starts_when_migrate_fails():
-    makefile = Path("Makefile").read_text()
-    serve = makefile.split("\nserve:")[1].split("\n\n")[0]
-    assert "manage.py migrate --noinput ||" in serve
-
-
-def test_the_poller_backs_off_on_errors_without_inline_script():
-    script = Path("static/js/live.js").read_text()
-    for event in ("htmx:responseError", "htmx:sendError", "htmx:afterRequest"):
-        assert event in script
-    assert "MAX_BACKOFF_SECONDS = 60" in script
+# make serve with the database down: tests/test_faults.py runs the real thing;
+# the poller's backoff: tests/browser/test_reading.py, in Chromium.
 
 
 # 4. Database restore -------------------------------------------------------------
