@@ -12,6 +12,7 @@ from django.template.loader import render_to_string
 from django.views.defaults import server_error as default_server_error
 
 from coverage.live import DATABASE_ERRORS
+from coverage.postgresql.base import request_deadline
 
 log = logging.getLogger(__name__)
 
@@ -71,7 +72,12 @@ class DatabaseUnavailableMiddleware:
         self.get_response = get_response
 
     def __call__(self, request):
-        return self.get_response(request)
+        # A frozen database must not hold a reader's thread (or an editor's)
+        # longer than this: coverage.postgresql enforces it from the client side.
+        reading = request.method in ("GET", "HEAD", "OPTIONS")
+        seconds = settings.DATABASE_READ_DEADLINE if reading else settings.DATABASE_WRITE_DEADLINE
+        with request_deadline(seconds):
+            return self.get_response(request)
 
     def process_exception(self, request, exception):
         if isinstance(exception, DATABASE_ERRORS):

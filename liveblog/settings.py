@@ -135,6 +135,16 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
             DATABASES["default"]["OPTIONS"].get("options", "")
             + f" -c statement_timeout={statement_timeout}"
         ).strip()
+    # A frozen server never enforces its statement_timeout: this backend adds a
+    # deadline the client keeps in web requests, and fails fast for a moment
+    # after a failure (coverage/postgresql/base.py).
+    DATABASES["default"]["ENGINE"] = "coverage.postgresql"
+# Seconds a query in a reader's request (GET/HEAD) and in an editor's write may
+# wait for PostgreSQL before the request gives up (503 or the stale page), and
+# for how long after a failure this process stops trying.
+DATABASE_READ_DEADLINE = float(os.environ.get("DATABASE_READ_DEADLINE", "2.5"))
+DATABASE_WRITE_DEADLINE = float(os.environ.get("DATABASE_WRITE_DEADLINE", "4.5"))
+DATABASE_BREAKER_SECONDS = float(os.environ.get("DATABASE_BREAKER_SECONDS", "2"))
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # The cache holds each story's live state (its revision), so "nothing new"

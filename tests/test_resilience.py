@@ -11,12 +11,13 @@ import logging
 import os
 import subprocess
 import sys
+import time
 from contextlib import contextmanager
 
 import pytest
 import redis
 from django.core.cache import caches
-from django.db import OperationalError, connection
+from django.db import OperationalError, connection, connections
 from django.urls import reverse
 
 from coverage import cache as coverage_cache
@@ -366,3 +367,41 @@ def test_polls_of_an_ended_story_are_answered_without_queries(client, django_ass
     with django_assert_num_queries(0):
         for _ in range(10):
             assert poll(client, story, since).status_code == 204
+
+
+# A frozen PostgreSQL: deadlines the client keeps ---------------------------------
+
+
+@pytest.mark.skipif(
+    connection.vendor != "postgresql", reason="the client-side deadline is PostgreSQL's backend"
+)
+def test_a_query_past_its_deadline_is_cut_off_and_the_next_fails_fast(settings):
+    """A frozen server never enforces statement_timeout; the client's deadline does.
+    pg_sleep stands in for a server that does not answer (tests/test_faults.py
+    freezes a real one)."""
+    from coverage.postgresql import base as backend
+
+    settings.DATABASE_BREAKER_SECONDS = 30
+    other = connections.create_connection("default")  # not the test's own transaction
+    try:
+        started = time.monotonic()
+        with (
+            backend.request_deadline(0.5),
+            pytest.raises(OperationalError),
+            other.cursor() as cursor,
+        ):
+            cursor.execute("SELECT pg_sleep(10)")
+        assert time.monotonic() - started < 3
+        # The breaker is open: the next request fails at once, without waiting.
+        started = time.monotonic()
+        other.close()
+        with backend.request_deadline(0.5), pytest.raises(OperationalError, match="failing fast"):
+            other.ensure_connection()
+        assert time.monotonic() - started < 0.5
+        # Outside requests (commands, the worker) nothing changes.
+        other.ensure_connection()
+        with other.cursor() as cursor:
+            cursor.execute("SELECT 1")
+    finally:
+        backend.reset_breaker()
+        other.close()
