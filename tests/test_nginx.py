@@ -88,17 +88,19 @@ def stack(tmp_path_factory):
         wait_for(f"http://127.0.0.1:{app_port}/healthz", app)
         # One app server plays both of the upstream's: the config's two-server
         # shape is what is tested, not a second process.
-        with nginx.running_nginx(
-            tmp / "nginx", proxy_port, (app_port, app_port), ROOT / "staticfiles", media
+        with (
+            nginx.running_nginx(
+                tmp / "nginx", proxy_port, (app_port, app_port), ROOT / "staticfiles", media
+            ),
+            httpx.Client(base_url=f"http://127.0.0.1:{proxy_port}", timeout=10) as client,
         ):
-            with httpx.Client(base_url=f"http://127.0.0.1:{proxy_port}", timeout=10) as client:
-                yield {
-                    "client": client,
-                    "port": proxy_port,
-                    "revision": revision,
-                    "origin": lambda path: len(origin_lines(origin_log, path)),
-                    "origin_lines": lambda path: origin_lines(origin_log, path),
-                }
+            yield {
+                "client": client,
+                "port": proxy_port,
+                "revision": revision,
+                "origin": lambda path: len(origin_lines(origin_log, path)),
+                "origin_lines": lambda path: origin_lines(origin_log, path),
+            }
     finally:
         app.terminate()
         app.wait(timeout=15)
