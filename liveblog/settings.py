@@ -90,13 +90,45 @@ TEMPLATES = [
     },
 ]
 
-DATABASES = {
-    "default": dj_database_url.parse(
-        os.environ.get("DATABASE_URL") or f"sqlite:///{BASE_DIR / 'db.sqlite3'}",
+# --- Databases --------------------------------------------------------------
+# PostgreSQL connections: a psycopg pool per server process (DATABASE_POOL,
+# the default), else persistent connections kept CONN_MAX_AGE seconds (0: one
+# per request). Chosen by bench/db_connections.py (README, "Database
+# connections"). DATABASE_POOL_SIZE: connections per process at most; make it
+# at least the threads per worker (THREADS).
+DATABASE_POOL = env_bool("DATABASE_POOL", default=True)
+
+
+def database(url: str) -> dict:
+    config = dj_database_url.parse(
+        url,
         conn_max_age=int(os.environ.get("CONN_MAX_AGE", "60")),
         conn_health_checks=True,
     )
+    if DATABASE_POOL and config["ENGINE"] == "django.db.backends.postgresql":
+        # A pool hands out its own connections: Django must not keep them.
+        config["CONN_MAX_AGE"] = 0
+        config["CONN_HEALTH_CHECKS"] = False
+        config.setdefault("OPTIONS", {})["pool"] = {
+            "min_size": 1,
+            "max_size": int(os.environ.get("DATABASE_POOL_SIZE", "4")),
+            # Seconds a request waits for a free connection before failing.
+            "timeout": 5,
+        }
+    return config
+
+
+DATABASES = {
+    "default": database(os.environ.get("DATABASE_URL") or f"sqlite:///{BASE_DIR / 'db.sqlite3'}")
 }
+# A read replica takes reader pages' queries; coverage.routers keeps on the
+# primary what the poll's correctness depends on (the live state's revision,
+# the changes it vouches for) and everything inside a write transaction.
+if os.environ.get("DATABASE_REPLICA_URL"):
+    DATABASES["replica"] = database(os.environ["DATABASE_REPLICA_URL"])
+    # Tests see one database through both aliases.
+    DATABASES["replica"]["TEST"] = {"MIRROR": "default"}
+DATABASE_ROUTERS = ["coverage.routers.ReplicaRouter"]
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"]["OPTIONS"] = {
         # Take the write lock at BEGIN and wait for it, instead of failing with
@@ -111,6 +143,7 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "NAME": str(Path(tempfile.gettempdir()) / f"liveblog-test-{os.getpid()}.sqlite3")
     }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+# --- End of databases ---------------------------------------------------------
 
 # The cache holds each story's live state (its revision), so "nothing new"
 # polls are answered without touching the database. Redis is shared by every
