@@ -24,6 +24,19 @@ def nginx_binary() -> str | None:
     )
 
 
+def ensure_installed() -> str:
+    """nginx's path, installing Debian's package first where this may (as root)."""
+    if nginx_binary() is None and shutil.which("apt-get") and os.geteuid() == 0:
+        quiet = {"stdout": subprocess.DEVNULL, "check": True}
+        subprocess.run(["apt-get", "update", "-qq"], **quiet)
+        env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+        subprocess.run(["apt-get", "install", "-y", "-qq", "nginx"], env=env, **quiet)
+    binary = nginx_binary()
+    if binary is None:
+        raise SystemExit("nginx is needed: apt-get install nginx")
+    return binary
+
+
 def spare_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
