@@ -100,6 +100,7 @@ def stack(tmp_path_factory):
                 "revision": revision,
                 "origin": lambda path: len(origin_lines(origin_log, path)),
                 "origin_lines": lambda path: origin_lines(origin_log, path),
+                "app": app,
             }
     finally:
         app.terminate()
@@ -214,3 +215,19 @@ def test_the_app_learns_the_client_address_and_scheme(stack):
     assert "for=203.0.113.9, 127.0.0.1" in line
     assert "proto=http" in line
     assert "cookie=-" in line
+
+
+def test_zz_with_the_origin_down_readers_get_the_last_answer(stack):
+    """Last in the module: it stops the app server."""
+    client, revision = stack["client"], stack["revision"]
+    path = f"/{SLUG}/updates/?since={revision}&down=1"
+    assert client.get(path).status_code == 204
+    stack["app"].terminate()
+    stack["app"].wait(timeout=15)
+    # Past the poll's max-age (2 s) by nginx's whole-second clock: expired.
+    time.sleep(4.1)
+    stale = client.get(path)
+    assert stale.status_code == 204
+    assert stale.headers["X-Cache-Status"] == "STALE"
+    # Nothing cached to fall back on: nginx says so, it does not hang.
+    assert client.get(f"/{SLUG}/updates/?since=1&down=1").status_code == 502
