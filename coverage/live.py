@@ -22,6 +22,8 @@ from django.core.cache import cache
 from django.db import InterfaceError, OperationalError, transaction
 from django.db.models import Min, OuterRef, Subquery
 
+from coverage import routers
+
 
 class LiveState(NamedTuple):
     story_id: int
@@ -100,7 +102,13 @@ def void_key(story_id: int) -> str:
 
 
 def load(**lookup) -> LiveState | None:
-    """The state from the database, in one query."""
+    """The state from the database, in one query, always the primary's: a
+    replica's older revision would be cached as the story's current one."""
+    with routers.primary():
+        return _load(**lookup)
+
+
+def _load(**lookup) -> LiveState | None:
     Story = apps.get_model("coverage", "Story")
     Update = apps.get_model("coverage", "Update")
     next_due = (

@@ -12,7 +12,7 @@ from django.shortcuts import get_object_or_404, render
 from django.utils.functional import cached_property
 from django.views.decorators.http import require_GET
 
-from coverage import live, middleware
+from coverage import live, middleware, routers
 from coverage.models import Story, Update
 
 # Updates on a story page; older ones are a "Load older updates" click away.
@@ -266,12 +266,15 @@ def answer_changes(request, state: live.LiveState, since: int) -> HttpResponse:
     The cached state is enough to answer: every change up to its revision has
     committed, and anything newer is picked up by the next poll.
     """
-    changes = list(
-        Update.objects.changed_since(state.story_id, since, state.revision)
-        .select_related("story")
-        .prefetch_related("embeds")
-        .order_by("revision", "pk")[: MAX_CHANGES_PER_POLL + 1]
-    )
+    # From the primary: a lagging replica would miss changes the state vouches
+    # for, and this answer is cached for every reader at this state.
+    with routers.primary():
+        changes = list(
+            Update.objects.changed_since(state.story_id, since, state.revision)
+            .select_related("story")
+            .prefetch_related("embeds")
+            .order_by("revision", "pk")[: MAX_CHANGES_PER_POLL + 1]
+        )
     cursor = state.revision
     if len(changes) > MAX_CHANGES_PER_POLL:
         # Far behind: send one page and move the cursor only past whole

@@ -100,13 +100,62 @@ TEMPLATES = [
     },
 ]
 
-DATABASES = {
-    "default": dj_database_url.parse(
-        os.environ.get("DATABASE_URL") or f"sqlite:///{BASE_DIR / 'db.sqlite3'}",
+# --- Databases --------------------------------------------------------------
+# PostgreSQL connections: a psycopg pool per server process (DATABASE_POOL,
+# the default), else persistent connections kept CONN_MAX_AGE seconds (0: one
+# per request). Chosen by bench/db_connections.py (README, "Database
+# connections"). DATABASE_POOL_SIZE: connections per process at most; make it
+# at least the threads per worker (THREADS).
+DATABASE_POOL = env_bool("DATABASE_POOL", default=True)
+
+
+def database(url: str) -> dict:
+    config = dj_database_url.parse(
+        url,
         conn_max_age=int(os.environ.get("CONN_MAX_AGE", "60")),
         conn_health_checks=True,
     )
+    if DATABASE_POOL and config["ENGINE"] == "django.db.backends.postgresql":
+        # A pool hands out its own connections: Django must not keep them.
+        config["CONN_MAX_AGE"] = 0
+        config["CONN_HEALTH_CHECKS"] = False
+        config.setdefault("OPTIONS", {})["pool"] = {
+            "min_size": 1,
+            "max_size": int(os.environ.get("DATABASE_POOL_SIZE", "4")),
+            # Seconds a request waits for a free connection before failing:
+            # short, as with the database down the pool never gets one.
+            "timeout": float(os.environ.get("DATABASE_POOL_TIMEOUT", "2")),
+        }
+    if config["ENGINE"] == "django.db.backends.postgresql":
+        # A database that is down or frozen fails requests within seconds instead
+        # of holding every thread: connecting gives up after DATABASE_CONNECT_TIMEOUT
+        # seconds, a statement after DATABASE_STATEMENT_TIMEOUT_MS (0: no limit;
+        # readers' queries take milliseconds; run long migrations with 0).
+        options = config.setdefault("OPTIONS", {})
+        options.setdefault("connect_timeout", int(os.environ.get("DATABASE_CONNECT_TIMEOUT", "3")))
+        statement_timeout = int(os.environ.get("DATABASE_STATEMENT_TIMEOUT_MS", "5000"))
+        if statement_timeout:
+            options["options"] = (
+                options.get("options", "") + f" -c statement_timeout={statement_timeout}"
+            ).strip()
+        # A frozen server never enforces its statement_timeout: this backend adds a
+        # deadline the client keeps in web requests, and fails fast for a moment
+        # after a failure (coverage/postgresql/base.py).
+        config["ENGINE"] = "coverage.postgresql"
+    return config
+
+
+DATABASES = {
+    "default": database(os.environ.get("DATABASE_URL") or f"sqlite:///{BASE_DIR / 'db.sqlite3'}")
 }
+# A read replica takes reader pages' queries; coverage.routers keeps on the
+# primary what the poll's correctness depends on (the live state's revision,
+# the changes it vouches for) and everything inside a write transaction.
+if os.environ.get("DATABASE_REPLICA_URL"):
+    DATABASES["replica"] = database(os.environ["DATABASE_REPLICA_URL"])
+    # Tests see one database through both aliases.
+    DATABASES["replica"]["TEST"] = {"MIRROR": "default"}
+DATABASE_ROUTERS = ["coverage.routers.ReplicaRouter"]
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"]["OPTIONS"] = {
         # Take the write lock at BEGIN and wait for it, instead of failing with
@@ -120,25 +169,6 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"]["TEST"] = {
         "NAME": str(Path(tempfile.gettempdir()) / f"liveblog-test-{os.getpid()}.sqlite3")
     }
-if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
-    # A database that is down or frozen fails requests within seconds instead
-    # of holding every thread: connecting gives up after DATABASE_CONNECT_TIMEOUT
-    # seconds, a statement after DATABASE_STATEMENT_TIMEOUT_MS (0: no limit;
-    # readers' queries take milliseconds; run long migrations with 0).
-    DATABASES["default"].setdefault("OPTIONS", {})
-    DATABASES["default"]["OPTIONS"].setdefault(
-        "connect_timeout", int(os.environ.get("DATABASE_CONNECT_TIMEOUT", "3"))
-    )
-    statement_timeout = int(os.environ.get("DATABASE_STATEMENT_TIMEOUT_MS", "5000"))
-    if statement_timeout:
-        DATABASES["default"]["OPTIONS"]["options"] = (
-            DATABASES["default"]["OPTIONS"].get("options", "")
-            + f" -c statement_timeout={statement_timeout}"
-        ).strip()
-    # A frozen server never enforces its statement_timeout: this backend adds a
-    # deadline the client keeps in web requests, and fails fast for a moment
-    # after a failure (coverage/postgresql/base.py).
-    DATABASES["default"]["ENGINE"] = "coverage.postgresql"
 # Seconds a query in a reader's request (GET/HEAD) and in an editor's write may
 # wait for PostgreSQL before the request gives up (503 or the stale page), and
 # for how long after a failure this process stops trying.
@@ -146,6 +176,7 @@ DATABASE_READ_DEADLINE = float(os.environ.get("DATABASE_READ_DEADLINE", "2.5"))
 DATABASE_WRITE_DEADLINE = float(os.environ.get("DATABASE_WRITE_DEADLINE", "4.5"))
 DATABASE_BREAKER_SECONDS = float(os.environ.get("DATABASE_BREAKER_SECONDS", "2"))
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+# --- End of databases ---------------------------------------------------------
 
 # The cache holds each story's live state (its revision), so "nothing new"
 # polls are answered without touching the database. Redis is shared by every
