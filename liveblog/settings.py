@@ -101,12 +101,13 @@ TEMPLATES = [
 ]
 
 # --- Databases --------------------------------------------------------------
-# PostgreSQL connections: a psycopg pool per server process (DATABASE_POOL,
-# the default), else persistent connections kept CONN_MAX_AGE seconds (0: one
-# per request). Chosen by bench/db_connections.py (README, "Database
-# connections"). DATABASE_POOL_SIZE: connections per process at most; make it
-# at least the threads per worker (THREADS).
-DATABASE_POOL = env_bool("DATABASE_POOL", default=True)
+# PostgreSQL connections: persistent, kept CONN_MAX_AGE seconds (0: one per
+# request), the default; or a psycopg pool per server process (DATABASE_POOL).
+# bench/db_connections.py measures them level (README, "Database connections"),
+# and tests/test_faults.py decides: after PostgreSQL stops and returns, the pool
+# kept failing requests that persistent connections (health-checked) serve.
+# DATABASE_POOL_SIZE: connections per process at most; at least THREADS.
+DATABASE_POOL = env_bool("DATABASE_POOL", default=False)
 
 
 def database(url: str) -> dict:
