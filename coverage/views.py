@@ -1,4 +1,7 @@
-"""Reader-facing views: the home page, a story page and the story's poll."""
+"""Reader-facing views: the home page, a story page and the story's poll.
+
+Each answers HEAD as well as GET (require_safe): link checkers and uptime
+monitors ask with HEAD, and a 405 reads to them as a broken page."""
 
 import datetime as dt
 import re
@@ -9,8 +12,9 @@ from django.core.cache import cache, caches
 from django.db import connection
 from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, render
+from django.urls import reverse
 from django.utils.functional import cached_property
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_safe
 
 from coverage import live, middleware, routers
 from coverage.models import Story, Update
@@ -26,13 +30,13 @@ def plain_response(message: str, status: int) -> HttpResponse:
     return HttpResponse(message + "\n", status=status, content_type="text/plain; charset=utf-8")
 
 
-@require_GET
+@require_safe
 def healthz(request):
     """For load balancers: proves a worker answers, touches neither database nor session."""
     return HttpResponse("ok\n", content_type="text/plain")
 
 
-@require_GET
+@require_safe
 def readyz(request):
     """For deploys and monitors: can this worker reach the database and the
     cache, and how fast? 200 when both answer, 503 otherwise; each check is
@@ -68,7 +72,19 @@ def _check_cache() -> None:
         raise RuntimeError("the cache did not keep a value")
 
 
-@require_GET
+@require_safe
+def robots_txt(request):
+    """Crawl everything readers see; the admin (and the desk in it) is no page to index."""
+    sitemap = request.build_absolute_uri(reverse("sitemap"))
+    response = HttpResponse(
+        f"User-agent: *\nDisallow: /admin/\n\nSitemap: {sitemap}\n",
+        content_type="text/plain; charset=utf-8",
+    )
+    response["Cache-Control"] = "public, max-age=86400"
+    return response
+
+
+@require_safe
 def home(request):
     stories = Story.objects.for_home_page()[:50]
     return render(request, "coverage/home.html", {"stories": stories})
@@ -108,7 +124,7 @@ class UpdateSlice:
         return unpinned[PAGE_SIZE - 1].cursor if len(unpinned) > PAGE_SIZE else None
 
 
-@require_GET
+@require_safe
 def story(request, slug):
     """The story page: the newest PAGE_SIZE updates (pinned first), then a
     "Load older updates" link carrying a cursor (?before=) to the next slice."""
@@ -213,7 +229,7 @@ def shareable(response: HttpResponse, etag: str) -> HttpResponse:
     return response
 
 
-@require_GET
+@require_safe
 def poll(request, slug):
     """Answer a reader's "anything new since revision N?".
 

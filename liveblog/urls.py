@@ -1,9 +1,11 @@
 from django.conf import settings
 from django.conf.urls.static import static
 from django.contrib import admin
+from django.contrib.sitemaps.views import sitemap
 from django.urls import include, path
 
-from coverage.views import healthz, readyz
+from coverage.seo import StorySitemap
+from coverage.views import healthz, readyz, robots_txt
 
 admin.site.site_header = "Live blog desk"
 admin.site.site_title = "Live blog desk"
@@ -12,6 +14,13 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("healthz", healthz, name="healthz"),
     path("readyz", readyz, name="readyz"),
+    path("robots.txt", robots_txt, name="robots"),
+    path(
+        "sitemap.xml",
+        sitemap,
+        {"sitemaps": {"stories": StorySitemap}, "template_name": "coverage/sitemap.xml"},
+        name="sitemap",
+    ),
     path("", include("coverage.urls")),
 ]
 # Uploaded media in development; production serves MEDIA_ROOT from the web server.

@@ -1,6 +1,7 @@
 """Embeds: pasted links and embed codes become cards; cards render statically everywhere."""
 
 import datetime as dt
+import re
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
@@ -457,6 +458,11 @@ def test_pasting_a_youtube_link_makes_a_video_card(editor_client, client):
     html = client.get(story.get_absolute_url()).content.decode()
     player = f"https://www.youtube-nocookie.com/embed/{YT}?autoplay=1&amp;start=43"
     assert f'data-player-url="{player}"' in html
+    # Untitled (nothing fetched yet): named by its provider, never by its raw address.
+    assert 'data-player-title="YouTube video player"' in html
+    assert '<p class="link-title"><a href="https://www.youtube.com/watch?v=' in html
+    assert 'rel="noopener noreferrer nofollow">Video on YouTube</a></p>' in html
+    assert f">https://www.youtube.com/watch?v={YT}&amp;t=43s</a>" not in html
     assert 'Play <span class="video-play-note">(loads YouTube)</span>' in html
     assert "<iframe" not in html
 
@@ -470,10 +476,35 @@ def test_pasting_an_x_link_makes_a_social_card_linking_to_the_post(editor_client
     assert embed.text == ""
     assert embed.posted_at == TWEET_TIME
     html = client.get(story.get_absolute_url()).content.decode()
-    assert '<span class="handle">@Interior</span>' in html
+    card = html[html.index('<figure class="embed embed-social">') :]
+    card = card[: card.index("</figure>")]
+    # Only the link is known: the card says whose post it is, when, and where to read it,
+    # instead of an empty quote with a blank author.
+    assert "<blockquote" not in card
+    assert "<strong></strong>" not in card
+    assert re.search(r"</span> Post by <strong>@Interior</strong> on X</p>", card)
+    assert 'data-provider="x" aria-hidden="true">X</span>' in card
+    assert f'<time datetime="{TWEET_TIME.isoformat()}">{TWEET_TIME:%-d %B %Y}</time>' in card
+    link = f'<a href="https://x.com/Interior/status/{TWEET_ID}" rel="noopener noreferrer nofollow">'
+    assert f"{link}View the post on x.com</a>" in card
+
+
+@pytest.mark.django_db
+def test_a_social_post_with_text_but_no_author_name_is_headed_by_its_handle(client):
+    story = make_story()
+    make_embed(
+        make_update(story),
+        provider="X",
+        author_name="",
+        author_handle="@Interior",
+        text="Roads closed",
+    )
+    html = client.get(story.get_absolute_url()).content.decode()
+    assert "<strong></strong>" not in html
+    assert '<blockquote class="social-post" cite="https://x.com/someone/status/1">' in html
+    assert "</span> <strong>@Interior</strong></p>" in html
+    assert "Roads closed" in html
     assert "View on x.com" in html
-    assert 'data-provider="x">X</span>' in html
-    assert f'href="https://x.com/Interior/status/{TWEET_ID}"' in html
 
 
 def test_an_x_link_with_its_text_typed_in_is_a_social_post(editor_client):
@@ -643,3 +674,21 @@ def test_base_template_loads_the_play_script(client):
 def test_x_reserved_paths_are_not_handles():
     assert recognise(f"https://x.com/i/status/{TWEET_ID}").author_handle == ""
     assert recognise(f"https://x.com/iamdevloper/status/{TWEET_ID}").author_handle == "@iamdevloper"
+
+
+@pytest.mark.django_db
+def test_a_titled_video_names_its_player_frame_after_itself(client):
+    story = make_story()
+    make_embed(
+        make_update(story),
+        kind=Embed.Kind.VIDEO,
+        url=f"https://www.youtube.com/watch?v={YT}",
+        provider="YouTube",
+        title="Flood barrier <closes>",
+        author_name="",
+        author_handle="",
+        text="",
+    )
+    html = client.get(story.get_absolute_url()).content.decode()
+    assert 'data-player-title="Flood barrier &lt;closes&gt;"' in html
+    assert 'rel="noopener noreferrer nofollow">Flood barrier &lt;closes&gt;</a></p>' in html

@@ -299,3 +299,30 @@ def test_an_update_from_another_day_shows_its_date(client):
     # The poll's copy says the same.
     answer = client.get(f"/{story.slug}/updates/?since=0").content.decode()
     assert '<p class="update-date">Tuesday 24 November</p>' in answer
+
+
+def test_reader_pages_answer_head_as_link_checkers_and_monitors_ask(client):
+    story = make_story(slug="head-story")
+    make_update(story)
+    story.refresh_from_db()
+    for url, status in [
+        ("/", 200),
+        (story.get_absolute_url(), 200),
+        (f"{story.get_absolute_url()}updates/?since=0", 200),
+        (f"{story.get_absolute_url()}updates/?since={story.revision}", 204),
+        ("/healthz", 200),
+        ("/readyz", 200),
+        ("/robots.txt", 200),
+        ("/sitemap.xml", 200),
+        ("/feeds/live/", 200),
+        (reverse("coverage:story-rss", args=[story.slug]), 200),
+        (reverse("coverage:story-atom", args=[story.slug]), 200),
+    ]:
+        got = client.get(url)
+        head = client.head(url)
+        assert (head.status_code, got.status_code) == (status, status), url
+        assert head.content == b"", url
+        assert head["Content-Type"] == got["Content-Type"], url
+    # Still only the safe methods.
+    assert client.post("/").status_code == 405
+    assert client.post(story.get_absolute_url()).status_code == 405

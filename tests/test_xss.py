@@ -5,6 +5,7 @@ Every payload sets window.__xss if it ever runs; tests/browser/test_embeds.py lo
 the same story in Chromium and reads that flag.
 """
 
+import json
 import re
 import xml.etree.ElementTree as ET
 from html.parser import HTMLParser
@@ -143,6 +144,7 @@ class InertChecker(HTMLParser):
         self.page = page
         self.problems: list[str] = []
         self.in_script = False
+        self.in_data_block = False
 
     def handle_starttag(self, tag, attrs):
         where = f"<{tag} {attrs}>"
@@ -151,7 +153,9 @@ class InertChecker(HTMLParser):
         if tag == "script":
             self.in_script = True
             src = dict(attrs).get("src") or ""
-            if not (self.page and src.startswith("/static/")):
+            # Search engines' JSON-LD: data a browser never runs, allowed on pages.
+            self.in_data_block = self.page and dict(attrs).get("type") == "application/ld+json"
+            if not (self.page and (src.startswith("/static/") or self.in_data_block)):
                 self.problems.append(f"script not from /static/: {where}")
         # Pages use site-relative addresses; feeds the same ones made absolute.
         image_src = (dict(attrs).get("src") or "").removeprefix("http://testserver")
@@ -173,10 +177,18 @@ class InertChecker(HTMLParser):
 
     def handle_endtag(self, tag):
         if tag == "script":
-            self.in_script = False
+            self.in_script = self.in_data_block = False
 
     def handle_data(self, data):
-        if self.in_script and data.strip():
+        if self.in_data_block:
+            # Whole JSON with no "<" in it: hostile text neither ended the block nor opened markup.
+            try:
+                json.loads(data)
+            except ValueError:
+                self.problems.append(f"data block is not JSON: {data[:80]!r}")
+            if "<" in data:
+                self.problems.append(f"markup in a data block: {data[:80]!r}")
+        elif self.in_script and data.strip():
             self.problems.append(f"inline script: {data[:80]!r}")
 
 

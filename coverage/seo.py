@@ -1,0 +1,92 @@
+"""What search engines read: a story as schema.org LiveBlogPosting (JSON-LD),
+and the sitemap of public stories.
+
+Google shows a live blog's "LIVE" label and its latest updates from this data;
+it is built from the same rows the page shows, so it never says more than the
+reader sees.
+"""
+
+import datetime as dt
+import html
+import json
+import re
+
+from django.conf import settings
+from django.contrib.sitemaps import Sitemap
+from django.utils.html import strip_tags
+from django.utils.safestring import SafeString, mark_safe
+
+from coverage.models import Story, Update
+from coverage.sanitize import plain_text, sanitize_html
+
+# Inside <script>, "</script>" (or "<!--") in a headline would end the data block
+# and start markup: <, > and & are written as JSON escapes, which parse the same.
+_SCRIPT_SAFE = str.maketrans({"<": "\\u003C", ">": "\\u003E", "&": "\\u0026"})
+# Block ends become line breaks, so paragraphs' words do not run together.
+_BLOCK_END = re.compile(r"<(?:/p|br|/li|/h[1-6]|/blockquote|/pre)\b[^>]*>", re.IGNORECASE)
+
+
+def live_blog_posting(request, story: Story, updates: list[Update]) -> dict:
+    """The story and the updates on its page as a schema.org LiveBlogPosting."""
+    started = story.started_at or story.created_at
+    blog_updates = [_blog_posting(request, update) for update in updates]
+    modified = max(
+        [story.updated_at] + [update.edited_at or update.published_at for update in updates]
+    )
+    data = {
+        "@context": "https://schema.org",
+        "@type": "LiveBlogPosting",
+        "url": request.build_absolute_uri(story.get_absolute_url()),
+        "headline": story.title,
+        "description": " ".join(story.standfirst_paragraphs) or story.title,
+        "datePublished": iso(started),
+        "dateModified": iso(modified),
+        "coverageStartTime": iso(started),
+        "publisher": {"@type": "Organization", "name": settings.NEWSROOM_NAME},
+        "liveBlogUpdate": blog_updates,
+    }
+    if story.lead_image:
+        data["image"] = [request.build_absolute_uri(story.lead_image.url)]
+    if story.status == Story.Status.ENDED:
+        data["coverageEndTime"] = iso(story.ended_at or story.updated_at)
+    return data
+
+
+def _blog_posting(request, update: Update) -> dict:
+    return {
+        "@type": "BlogPosting",
+        "headline": update.headline or f"UPDATE {update.stamp}",
+        "datePublished": iso(update.published_at),
+        "dateModified": iso(update.edited_at or update.published_at),
+        "articleBody": article_body(update.body),
+        "url": request.build_absolute_uri(update.get_absolute_url()),
+    }
+
+
+def iso(moment: dt.datetime) -> str:
+    """ISO 8601 in UTC to the second, as schema.org dates are read."""
+    return moment.astimezone(dt.UTC).isoformat(timespec="seconds")
+
+
+def article_body(body_html: str) -> str:
+    """An update's text as the page shows it (the allow-list again, as on output),
+    without markup: paragraphs kept as lines, entities decoded."""
+    text = html.unescape(strip_tags(_BLOCK_END.sub("\n", sanitize_html(body_html))))
+    return plain_text(text, keep_lines=True)
+
+
+def as_json_ld(data: dict) -> SafeString:
+    """JSON safe to put between <script type="application/ld+json"> tags."""
+    return mark_safe(json.dumps(data, ensure_ascii=False).translate(_SCRIPT_SAFE))
+
+
+class StorySitemap(Sitemap):
+    """Every story a reader may open (live or ended), last changed first.
+    (No changefreq or priority: search engines ignore both.)"""
+
+    def items(self):
+        return Story.objects.public().order_by("-updated_at", "-id")
+
+    def lastmod(self, story):
+        # Written with the template's "c" format: whole seconds, as W3C datetimes are.
+        return story.updated_at.replace(microsecond=0)
