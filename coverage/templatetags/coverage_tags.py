@@ -1,7 +1,12 @@
+import html
+import re
+
 from django import template
+from django.utils.html import escape, format_html, strip_tags
 from django.utils.safestring import mark_safe
 
-from coverage.sanitize import sanitize_html
+from coverage.models import search_words
+from coverage.sanitize import plain_text, sanitize_html
 
 register = template.Library()
 
@@ -10,3 +15,31 @@ register = template.Library()
 def clean_html(value):
     """Apply the allow-list again on output, so rows saved before a rule change stay safe."""
     return mark_safe(sanitize_html(value))
+
+
+SNIPPET_WORDS = 30
+
+
+@register.simple_tag
+def search_snippet(update, query):
+    """Some thirty words of the update's text around the first word searched for,
+    each searched word marked. Plain text, escaped: a cut through the body's HTML
+    could leave half a tag."""
+    text = plain_text(html.unescape(strip_tags(update.body)))
+    # Stems, roughly, so "floods" marks "flooding" as full-text search finds it.
+    stems = [re.sub(r"(ing|ed|es|s)$", "", word) or word for word in search_words(query)]
+    if not stems:
+        return text[:200]
+    pattern = re.compile(r"\b(?:" + "|".join(map(re.escape, stems)) + r")\w*", re.IGNORECASE)
+    words = text.split(" ")
+    first = next((n for n, word in enumerate(words) if pattern.search(word)), 0)
+    start = max(0, first - SNIPPET_WORDS // 3)
+    shown = " ".join(words[start : start + SNIPPET_WORDS])
+    pieces, at = [], 0
+    for match in pattern.finditer(shown):
+        pieces.append(format_html("{}<mark>{}</mark>", shown[at : match.start()], match.group()))
+        at = match.end()
+    pieces.append(escape(shown[at:]))
+    lead = "… " if start else ""
+    tail = " …" if start + SNIPPET_WORDS < len(words) else ""
+    return mark_safe(lead + "".join(pieces) + tail)
