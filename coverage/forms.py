@@ -3,7 +3,7 @@
 from django import forms
 
 from coverage.embeds import EmbedError, recognise
-from coverage.models import Embed
+from coverage.models import Embed, search_words
 from coverage.sanitize import plain_text
 
 # The fields a paste decides: what the card is and what it says.
@@ -90,3 +90,25 @@ class EmbedForm(forms.ModelForm):
                 self.add_error("url", str(error))
         elif "url" not in self.errors:
             self.add_error("kind", "Choose a kind, or paste a link or embed code above.")
+
+
+class SearchForm(forms.Form):
+    """The readers' search box (GET). Capped: a query is words, not a document."""
+
+    MAX_LENGTH = 200
+
+    q = forms.CharField(
+        label="Search updates",
+        max_length=MAX_LENGTH,
+        error_messages={
+            "required": "Type a word or two to search for.",
+            "max_length": f"Searches are limited to {MAX_LENGTH} characters; try fewer words.",
+        },
+        widget=forms.TextInput(attrs={"type": "search", "placeholder": "Search updates"}),
+    )
+
+    def clean_q(self):
+        q = self.cleaned_data["q"]
+        if not search_words(q):
+            raise forms.ValidationError("Type a word or two to search for.")
+        return q

@@ -11,12 +11,14 @@ version and tells readers. ``save()`` only normalises a row's own fields.
 """
 
 import datetime as dt
+import re
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator
-from django.db import models
+from django.db import connections, models
 from django.db.models import F, Q
+from django.db.models.functions import Coalesce
 from django.urls import reverse
 from django.utils import timezone
 
@@ -35,10 +37,14 @@ class StoryQuerySet(models.QuerySet):
         return self.filter(status=Story.Status.LIVE)
 
     def for_home_page(self):
-        """Live stories first, then the most recently started."""
+        """Live stories first (the most recently started first), then the archive:
+        ended stories, the most recently ended first."""
         return self.public().order_by(
             models.Case(models.When(status=Story.Status.LIVE, then=0), default=1),
-            F("started_at").desc(nulls_last=True),
+            models.Case(
+                models.When(status=Story.Status.LIVE, then=F("started_at")),
+                default=Coalesce("ended_at", "started_at"),
+            ).desc(nulls_last=True),
             "-id",
         )
 
@@ -112,6 +118,29 @@ class Story(models.Model):
         super().save(*args, **kwargs)
 
 
+# Full-text search (PostgreSQL): the document as the GIN index of migration 0007
+# holds it, so the planner uses the index only while both stay the same.
+SEARCH_CONFIG = "english"
+MAX_SEARCH_WORDS = 10
+
+
+def search_document(weighted=False):
+    from django.contrib.postgres.search import SearchVector
+
+    if not weighted:
+        return SearchVector("headline", "body", config=SEARCH_CONFIG)
+    # Ranking only: the headline counts above the body.
+    return SearchVector("headline", config=SEARCH_CONFIG, weight="A") + SearchVector(
+        "body", config=SEARCH_CONFIG, weight="B"
+    )
+
+
+def search_words(text: str) -> list[str]:
+    """The words of a query as typed, for the fallback and for marking snippets;
+    capped, so a query stays a handful of LIKEs."""
+    return [w for w in re.findall(r"\w+", text) if w.lower() != "or"][:MAX_SEARCH_WORDS]
+
+
 # Time order (feeds, exports), and reader order: pinned first, then time order.
 # Update.sort_key encodes the reader order for live.js.
 TIME_ORDER = ("-published_at", "-id")
@@ -151,6 +180,29 @@ class UpdateQuerySet(models.QuerySet):
         return self.filter(
             Q(published_at__lt=published_at) | Q(published_at=published_at, pk__lt=pk)
         )
+
+    def search(self, words: str):
+        """Published updates of public stories matching ``words``, best first.
+
+        PostgreSQL: full-text search (stemmed English, headline weighted above
+        body), through the GIN index of migration 0007; websearch syntax, so no
+        input is a syntax error. Elsewhere: every word in the headline or body.
+        """
+        found = self.published().filter(story__in=Story.objects.public())
+        found = found.select_related("story")
+        if connections[self.db].vendor == "postgresql":
+            from django.contrib.postgres.search import SearchQuery, SearchRank
+
+            query = SearchQuery(words, config=SEARCH_CONFIG, search_type="websearch")
+            return (
+                found.annotate(document=search_document())
+                .filter(document=query)
+                .annotate(rank=SearchRank(search_document(weighted=True), query))
+                .order_by("-rank", *TIME_ORDER)
+            )
+        for word in search_words(words):
+            found = found.filter(Q(headline__icontains=word) | Q(body__icontains=word))
+        return found.order_by(*TIME_ORDER)
 
     def changed_since(self, story_id: int, since: int, until: int):
         """Every update whose last change a reader at revision ``since`` has not seen."""

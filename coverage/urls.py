@@ -7,6 +7,7 @@ app_name = "coverage"
 urlpatterns = [
     path("", views.home, name="home"),
     path("feeds/live/", feeds.LiveStoriesFeed(), name="live-feed"),
+    path("search/", views.search, name="search"),
     path("<slug:slug>/", views.story, name="story"),
     path("<slug:slug>/updates/", views.poll, name="poll"),
     path("<slug:slug>/feed/rss/", feeds.StoryRssFeed(), name="story-rss"),

@@ -1,4 +1,4 @@
-"""Reader-facing views: the home page, a story page and the story's poll.
+"""Reader-facing views: the home page (and archive), search, a story page and its poll.
 
 Each answers HEAD as well as GET (require_safe): link checkers and uptime
 monitors ask with HEAD, and a 405 reads to them as a broken page."""
@@ -9,6 +9,7 @@ import time
 
 from django.conf import settings
 from django.core.cache import cache, caches
+from django.core.paginator import Paginator
 from django.db import connection
 from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, render
@@ -17,10 +18,14 @@ from django.utils.functional import cached_property
 from django.views.decorators.http import require_safe
 
 from coverage import live, middleware, routers
+from coverage.forms import SearchForm
 from coverage.models import Story, Update
 
 # Updates on a story page; older ones are a "Load older updates" click away.
 PAGE_SIZE = 50
+# Stories per home page (live ones, then the archive), results per search page.
+HOME_PAGE_SIZE = 20
+SEARCH_PAGE_SIZE = 20
 # A reader further behind than this catches up over several polls.
 MAX_CHANGES_PER_POLL = 100
 MAX_REVISION = 2**63 - 1
@@ -86,8 +91,29 @@ def robots_txt(request):
 
 @require_safe
 def home(request):
-    stories = Story.objects.for_home_page()[:50]
-    return render(request, "coverage/home.html", {"stories": stories})
+    """Live stories, then the archive of ended ones, HOME_PAGE_SIZE a page.
+    A page number that is not one, or past the end, gets the nearest page."""
+    page = Paginator(Story.objects.for_home_page(), HOME_PAGE_SIZE).get_page(
+        request.GET.get("page")
+    )
+    return render(
+        request, "coverage/home.html", {"page": page, "stories": page, "form": SearchForm()}
+    )
+
+
+@require_safe
+def search(request):
+    """Updates matching the reader's words, best first: two queries (the count
+    and the page), whatever the archive's size. A blank or oversized query is a
+    400 with the form saying why."""
+    form = SearchForm(request.GET if "q" in request.GET else None)
+    page = None
+    if form.is_valid():
+        page = Paginator(Update.objects.search(form.cleaned_data["q"]), SEARCH_PAGE_SIZE).get_page(
+            request.GET.get("page")
+        )
+    status = 400 if form.errors else 200
+    return render(request, "coverage/search.html", {"form": form, "page": page}, status=status)
 
 
 class UpdateSlice:

@@ -1,8 +1,13 @@
+import html
+import re
+
 from django import template
+from django.utils.html import escape, format_html, strip_tags
 from django.utils.safestring import mark_safe
 
 from coverage import seo
-from coverage.sanitize import sanitize_html
+from coverage.models import search_words
+from coverage.sanitize import plain_text, sanitize_html
 
 register = template.Library()
 
@@ -17,3 +22,31 @@ def clean_html(value):
 def live_blog_posting(context, story, updates):
     """The story and these updates as LiveBlogPosting JSON-LD (coverage.seo)."""
     return seo.as_json_ld(seo.live_blog_posting(context["request"], story, updates))
+
+
+SNIPPET_WORDS = 30
+
+
+@register.simple_tag
+def search_snippet(update, query):
+    """Some thirty words of the update's text around the first word searched for,
+    each searched word marked. Plain text, escaped: a cut through the body's HTML
+    could leave half a tag."""
+    text = plain_text(html.unescape(strip_tags(update.body)))
+    # Stems, roughly, so "floods" marks "flooding" as full-text search finds it.
+    stems = [re.sub(r"(ing|ed|es|s)$", "", word) or word for word in search_words(query)]
+    if not stems:
+        return text[:200]
+    pattern = re.compile(r"\b(?:" + "|".join(map(re.escape, stems)) + r")\w*", re.IGNORECASE)
+    words = text.split(" ")
+    first = next((n for n, word in enumerate(words) if pattern.search(word)), 0)
+    start = max(0, first - SNIPPET_WORDS // 3)
+    shown = " ".join(words[start : start + SNIPPET_WORDS])
+    pieces, at = [], 0
+    for match in pattern.finditer(shown):
+        pieces.append(format_html("{}<mark>{}</mark>", shown[at : match.start()], match.group()))
+        at = match.end()
+    pieces.append(escape(shown[at:]))
+    lead = "… " if start else ""
+    tail = " …" if start + SNIPPET_WORDS < len(words) else ""
+    return mark_safe(lead + "".join(pieces) + tail)
