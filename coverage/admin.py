@@ -22,7 +22,7 @@ from django.utils.text import Truncator
 from coverage import publishing
 from coverage.desk import Desk
 from coverage.forms import EmbedForm
-from coverage.models import TIME_ORDER, Embed, Story, Update
+from coverage.models import TIME_ORDER, Byline, Embed, Story, Update
 from coverage.permissions import can_edit, can_publish, can_run_story
 
 
@@ -377,3 +377,12 @@ class UpdateAdmin(admin.ModelAdmin):
     def unpin(self, request, queryset):
         for update in queryset.filter(pinned=True):
             publishing.set_pinned(update.pk, False, request.user)
+
+
+@admin.register(Byline)
+class BylineAdmin(admin.ModelAdmin):
+    """The names readers see on updates. Not a story write: a changed byline
+    reaches pages with each story's next change, or as cached pages expire."""
+
+    list_display = ["display_name", "user"]
+    search_fields = ["display_name", "user__username", "user__first_name", "user__last_name"]

@@ -23,6 +23,8 @@ ROLES = {
         ),
         "publish_update",
         "run_story",
+        # Editors name the newsroom's writers (migration 0007).
+        *(f"{verb}_byline" for verb in ("add", "change", "view", "delete")),
     ],
     CONTRIBUTOR: [
         "add_update",

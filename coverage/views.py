@@ -126,13 +126,16 @@ class UpdateSlice:
     the fragment cache never queries for it.
     """
 
-    def __init__(self, story, before):
+    def __init__(self, story, before, key_events_only=False):
         self.story = story
         self.before = before
+        self.key_events_only = key_events_only
 
     @cached_property
     def _rows(self):
         updates = self.story.updates.published().for_reading()
+        if self.key_events_only:
+            updates = updates.filter(key_event=True)
         unpinned = updates.filter(pinned=False)
         if self.before:
             return [], list(unpinned.older_than(*self.before)[: PAGE_SIZE + 1])
@@ -150,11 +153,40 @@ class UpdateSlice:
         return unpinned[PAGE_SIZE - 1].cursor if len(unpinned) > PAGE_SIZE else None
 
 
+class StorySummary:
+    """The key events box and "Last updated", from one query, run only when the
+    template asks (a cached page never does). "Last updated" is the newest
+    published update's time: what readers can see changed, where the story's
+    own last change would move on drafts and scheduled posts they cannot see."""
+
+    def __init__(self, story_id: int):
+        self.story_id = story_id
+
+    @cached_property
+    def _rows(self):
+        return list(
+            Update.objects.published()
+            .filter(story_id=self.story_id)
+            .key_events_and_newest()
+            .only("id", "story_id", "headline", "body", "key_event", "published_at")
+        )
+
+    @property
+    def key_events(self):
+        return [update for update in self._rows if update.key_event]
+
+    @property
+    def last_updated(self):
+        return self._rows[0].published_at if self._rows else None
+
+
 @require_safe
 def story(request, slug):
     """The story page: the newest PAGE_SIZE updates (pinned first), then a
-    "Load older updates" link carrying a cursor (?before=) to the next slice."""
+    "Load older updates" link carrying a cursor (?before=) to the next slice;
+    ?key_events=1 shows key events only (the filter without JavaScript)."""
     before = parse_cursor(request.GET.get("before"))
+    key_events_only = request.GET.get("key_events") == "1"
     if isinstance(before, str):
         return plain_response(before, 400)
     # The live state (usually in this process's memory) names the revision;
@@ -176,7 +208,10 @@ def story(request, slug):
         "story": story,
         "following": following,
         "revision": story.revision,
-        "slice": UpdateSlice(story, before),
+        "slice": UpdateSlice(story, before, key_events_only),
+        "summary": StorySummary(story.pk),
+        "key_events_only": key_events_only,
+        "show_bylines": settings.SHOW_BYLINES,
         "before": before,
         "cache_seconds": settings.LIVE_PAGE_CACHE_SECONDS,
         "poll_seconds": poll_interval(state),
@@ -261,8 +296,9 @@ def poll(request, slug):
 
     Nothing new: 204 from the cached live state, without a query.
     Something new: 200 with every changed update as an out-of-band swap
-    (visible ones replace or insert, the rest are removed) and a new poller;
-    two queries (updates, their embeds) on a warm cache.
+    (visible ones replace or insert, the rest are removed), a new poller, and
+    the key events box, "Last updated" and badge; four queries (updates,
+    their embeds, their authors, the key events) on a warm cache.
     """
     since = parse_since(request.GET.get("since"))
     if isinstance(since, str):
@@ -292,7 +328,7 @@ def poll(request, slug):
         return shareable(answer, etag) if answer.status_code == 204 else answer
 
     # Every reader at this state asks the same question: answer it once.
-    key = f"poll-answer:{state.story_id}:{since}:{state.revision}"
+    key = f"poll-answer:{state.story_id}:{since}:{state.revision}:{settings.SHOW_BYLINES:d}"
     content = caches["revisions"].get(key)
     if content is not None:
         return shareable(HttpResponse(content), etag)
@@ -314,7 +350,7 @@ def answer_changes(request, state: live.LiveState, since: int) -> HttpResponse:
         changes = list(
             Update.objects.changed_since(state.story_id, since, state.revision)
             .select_related("story")
-            .prefetch_related("embeds")
+            .with_cards_and_bylines()
             .order_by("revision", "pk")[: MAX_CHANGES_PER_POLL + 1]
         )
     cursor = state.revision
@@ -343,6 +379,10 @@ def answer_changes(request, state: live.LiveState, since: int) -> HttpResponse:
             "catching_up": cursor < state.revision,
             "changes": changes,
             "following": following,
+            # Re-sent whole in every answer: any key event marked, unmarked,
+            # edited or retracted, and any newer update, shows on open pages.
+            "summary": StorySummary(state.story_id),
+            "show_bylines": settings.SHOW_BYLINES,
             "poll_seconds": (
                 settings.LIVE_POLL_SECONDS if cursor < state.revision else poll_interval(state)
             ),

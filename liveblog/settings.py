@@ -238,6 +238,9 @@ LIVE_ENDED_POLL_SECONDS = int(os.environ.get("LIVE_ENDED_POLL_SECONDS", "300"))
 # Seconds a feed reader (or a cache in front) may reuse a feed; conditional
 # requests (ETag, Last-Modified) cost nothing whatever this is.
 FEED_MAX_AGE = int(os.environ.get("FEED_MAX_AGE", "60"))
+# Bylines under each update (Byline, else the user's full name); a newsroom
+# that does not byline its live pages turns them off.
+SHOW_BYLINES = env_bool("SHOW_BYLINES", default=True)
 # Who the feeds name as their author (Atom requires one).
 NEWSROOM_NAME = os.environ.get("NEWSROOM_NAME", "Live blog")
 # WebSub: feeds name this hub, and it is pinged after every change to a story.

@@ -84,6 +84,8 @@
 
   function arrived(article) {
     list.querySelector(".no-updates")?.remove();
+    // Filtered to key events: another kind of update arrives hidden, unannounced.
+    if (filtering() && !article.classList.contains("is-key-event")) return;
     const stamp = article.querySelector(".update-stamp")?.textContent || "";
     if (readerIsAtTop() || !isNewest(article)) {
       // Shown where it belongs; the browser's scroll anchoring keeps a reader
@@ -193,6 +195,34 @@
     const before = pending.length;
     pending = pending.filter((article) => article.isConnected);
     if (pending.length !== before) showPendingCount();
+  });
+
+  // Key events: the box starts open (readers without JavaScript get it so);
+  // on a phone it starts closed, a tap away, above the updates rather than
+  // in their place. Polls replace its contents only, so the choice stays.
+  const keyEvents = document.getElementById("key-events");
+  if (keyEvents && window.matchMedia("(max-width: 40rem)").matches) keyEvents.open = false;
+  // A key event that is waiting behind the "new updates" button is shown first.
+  keyEvents?.addEventListener("click", (event) => {
+    if (event.target.closest("a[href^='#update-']") && pending.length) {
+      for (const article of pending) article.hidden = false;
+      pending = [];
+      showPendingCount();
+    }
+  });
+
+  // "Key events only": a link to the filtered page without JavaScript; here a
+  // toggle that hides the other updates (CSS) without a reload.
+  const filtering = () => list.classList.contains("key-events-only");
+  const toggle = document.getElementById("key-events-toggle");
+  toggle?.setAttribute("role", "button");
+  toggle?.setAttribute("aria-pressed", "false");
+  toggle?.addEventListener("click", (event) => {
+    event.preventDefault();
+    const on = !filtering();
+    list.classList.toggle("key-events-only", on);
+    toggle.setAttribute("aria-pressed", String(on));
+    toggle.textContent = on ? "Show all updates" : "Key events only";
   });
 
   newButton?.addEventListener("click", revealPending);
