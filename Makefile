@@ -8,12 +8,13 @@ HOST_PORT := 127.0.0.1:$(SERVE_PORT)
 
 # `make test` measures code coverage with slipcover (coverage.py cannot: the app
 # named "coverage" hides it). A run of the whole suite fails under this floor, in
-# percent of lines and branches together: the level measured on SQLite (95.0,
-# where PostgreSQL's own backend, coverage/postgresql, cannot run), rounded down
-# with a point of room. A run narrowed by PYTEST_ARGS only reports.
+# percent of lines and branches together: the level measured on SQLite (94,
+# where PostgreSQL's own code, coverage/postgresql and the search index, cannot
+# run), less two points for machines that skip what this one runs. A run
+# narrowed by PYTEST_ARGS only reports.
 # (slipcover warns that it cannot measure branches in the modules pytest rewrites:
 # those are the tests, which are not measured.)
-COVERAGE_FLOOR := 94
+COVERAGE_FLOOR := 92
 SLIPCOVER = $(PY) -W "ignore:Unable to activate pytest branch coverage" -m slipcover --source coverage,liveblog --branch --skip-covered --missing-width 60 \
 	$(if $(PYTEST_ARGS),,--fail-under $(COVERAGE_FLOOR))
 

@@ -364,27 +364,30 @@ def answer_changes(request, state: live.LiveState, since: int) -> HttpResponse:
             response = plain_response("Too much has changed; reload the page.", 200)
             response["HX-Refresh"] = "true"
             return response
-    story, following = state, None
-    if state.status == Story.Status.ENDED:
-        # Readers of a finished day learn when it ended, and where coverage
-        # continues, without reloading.
-        story = Story.objects.get(pk=state.story_id)
-        following = Story.objects.public().filter(previous_id=state.story_id).first()
-    return render(
-        request,
-        "coverage/poll.html",
-        {
-            "story": story,
-            "revision": cursor,
-            "catching_up": cursor < state.revision,
-            "changes": changes,
-            "following": following,
-            # Re-sent whole in every answer: any key event marked, unmarked,
-            # edited or retracted, and any newer update, shows on open pages.
-            "summary": StorySummary(state.story_id),
-            "show_bylines": settings.SHOW_BYLINES,
-            "poll_seconds": (
-                settings.LIVE_POLL_SECONDS if cursor < state.revision else poll_interval(state)
-            ),
-        },
-    )
+    # Everything in the answer from the primary, like its changes: it is
+    # cached for every reader at this state, and must agree with it.
+    with routers.primary():
+        story, following = state, None
+        if state.status == Story.Status.ENDED:
+            # Readers of a finished day learn when it ended, and where coverage
+            # continues, without reloading.
+            story = Story.objects.get(pk=state.story_id)
+            following = Story.objects.public().filter(previous_id=state.story_id).first()
+        return render(
+            request,
+            "coverage/poll.html",
+            {
+                "story": story,
+                "revision": cursor,
+                "catching_up": cursor < state.revision,
+                "changes": changes,
+                "following": following,
+                # Re-sent whole in every answer: any key event marked, unmarked,
+                # edited or retracted, and any newer update, shows on open pages.
+                "summary": StorySummary(state.story_id),
+                "show_bylines": settings.SHOW_BYLINES,
+                "poll_seconds": (
+                    settings.LIVE_POLL_SECONDS if cursor < state.revision else poll_interval(state)
+                ),
+            },
+        )
