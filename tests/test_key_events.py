@@ -106,7 +106,9 @@ def test_every_poll_answer_resends_the_box(client, change):
     elif change == "retracted":
         retract(key)
     elif change == "new":
-        fresh = make_update(story, key_event=True, headline="Dam holds", published_at=NOW)
+        fresh = make_update(
+            story, key_event=True, headline="Dam holds", published_at=timezone.now()
+        )
     html = poll(client, story, since).content.decode()
     assert '<details id="key-events" class="key-events" open hx-swap-oob="innerHTML">' in html
     expected = {
