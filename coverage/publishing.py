@@ -340,16 +340,20 @@ def _apply_embed_changes(update: Update, embeds: EmbedChanges) -> None:
 def _change(update_id: int, action: str, actor=None, **fields) -> Update:
     """One flag or state of an update, under its lock; nothing if already so."""
     with transaction.atomic():
-        update = _locked(update_id)
-        fields = {name: value for name, value in fields.items() if getattr(update, name) != value}
-        if not fields:
-            return update
-        _keep_original(update)
-        for name, value in fields.items():
-            setattr(update, name, value)
-        _save_changed(update, _next_revision(update.story_id), fields)
-        _record(update, action, actor)
-        _announce(update.story_id)
+        return _apply(_locked(update_id), action, actor, **fields)
+
+
+def _apply(update: Update, action: str, actor=None, **fields) -> Update:
+    """_change() on an update its caller has already locked."""
+    fields = {name: value for name, value in fields.items() if getattr(update, name) != value}
+    if not fields:
+        return update
+    _keep_original(update)
+    for name, value in fields.items():
+        setattr(update, name, value)
+    _save_changed(update, _next_revision(update.story_id), fields)
+    _record(update, action, actor)
+    _announce(update.story_id)
     return update
 
 
@@ -359,7 +363,7 @@ def retract(update_id: int, actor=None) -> Update:
         update = _locked(update_id)
         if update.is_retracted:
             return update
-        return _change(update_id, Update.Action.RETRACTED, actor, retracted_at=timezone.now())
+        return _apply(update, Update.Action.RETRACTED, actor, retracted_at=timezone.now())
 
 
 def restore(update_id: int, actor=None) -> Update:
@@ -379,9 +383,10 @@ def set_key_event(update_id: int, key_event: bool, actor=None) -> Update:
 def submit(update_id: int, actor=None) -> Update:
     """A contributor's draft goes to the editors' "Awaiting approval" list."""
     with transaction.atomic():
-        if _locked(update_id).status != Update.Status.DRAFT:
-            return Update.objects.get(pk=update_id)
-        return _change(update_id, Update.Action.SUBMITTED, actor, status=Update.Status.SUBMITTED)
+        update = _locked(update_id)
+        if update.status != Update.Status.DRAFT:
+            return update
+        return _apply(update, Update.Action.SUBMITTED, actor, status=Update.Status.SUBMITTED)
 
 
 def publish(update_id: int, actor=None, now=None) -> Update:
@@ -400,8 +405,8 @@ def publish(update_id: int, actor=None, now=None) -> Update:
         if abs(update.published_at - update.created_at) < AUTO_STAMP_TOLERANCE:
             published_at = now
         action = Update.Action.SCHEDULED if published_at > now else Update.Action.PUBLISHED
-        return _change(
-            update_id, action, actor, status=Update.Status.PUBLISHED, published_at=published_at
+        return _apply(
+            update, action, actor, status=Update.Status.PUBLISHED, published_at=published_at
         )
 
 
