@@ -64,7 +64,8 @@ class BodyEditor(ProseEditorWidget):
         # The library's import map (rendered with the CSP nonce by csp_nonce_attr),
         # its CSS, and the desk's module in place of the library's presets.
         return prose_editor_admin_media + Media(
-            css={"all": ["css/desk-editor.css"]},
+            # Named after the library's last stylesheet, so that ours comes after it.
+            css={"all": ["django_prose_editor/overrides.css", "css/desk-editor.css"]},
             js=[Script("js/desk-editor.js", type="module")],
         )
 

@@ -109,13 +109,16 @@ def has_text(html: str) -> bool:
 
 # Whitespace next to a block's tags or a line break: HTML shows none of it.
 _BLOCK_SPACE = re.compile(r"\s*(</?(?:p|ul|ol|li|blockquote|h[2-4])\b[^>]*>|<br\s*/?>)\s*")
+# A list item that is one paragraph, as the rich text editor writes every item.
+_ITEM_PARAGRAPH = re.compile(r"<li><p>((?:(?!</?p\b).)*)</p></li>", re.DOTALL)
 
 
 def same_body(a: str, b: str) -> bool:
-    """Whether two bodies read the same once sanitised: the rich text editor
-    writes a stored body back without the newlines between its paragraphs."""
+    """Whether two bodies read the same once sanitised. The rich text editor
+    writes a stored body back without the newlines between its blocks, and with
+    each list item as a paragraph."""
 
     def norm(html):
-        return _BLOCK_SPACE.sub(r"\1", sanitize_html(html))
+        return _ITEM_PARAGRAPH.sub(r"<li>\1</li>", _BLOCK_SPACE.sub(r"\1", sanitize_html(html)))
 
     return norm(a) == norm(b)

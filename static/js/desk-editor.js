@@ -24,9 +24,22 @@ const HardBreak = prose.HardBreak.extend({
 // (nor the library's dialog that sets them): pasted "3." lists start at 1 here too.
 const OrderedList = prose.OrderedList.configure({ enableListAttributes: false }).extend({
   addAttributes: () => ({}),
+  renderHTML: ({ HTMLAttributes }) => ["ol", HTMLAttributes, 0],
+  // (The library's node view styles the list by its type.)
+  addNodeView: null,
 });
 
-const OWN = { HardBreak, OrderedList };
+// The library's link dialog gives every link a title, empty unless one is typed.
+const Link = prose.Link.extend({
+  addAttributes() {
+    return {
+      ...this.parent?.(),
+      title: { default: null, renderHTML: ({ title }) => (title ? { title } : {}) },
+    };
+  },
+});
+
+const OWN = { HardBreak, Link, OrderedList };
 
 // A link only where the sanitiser keeps its href: the schemes it allows, no
 // relative or javascript: address (typed, pasted or loaded).
@@ -35,12 +48,58 @@ const allowedUri = (schemes) => (url, { defaultValidate }) => {
   return Boolean(scheme && schemes.includes(scheme[1].toLowerCase())) && defaultValidate(url);
 };
 
+// Under the site's CSP (no inline styles) the browser applies no style attribute,
+// not even in a pasted document (and reports each one it refuses), so the
+// editor's rules that read styles see none: Google Docs marks bold and italic
+// with styled spans, and wraps everything in a <b> styled not to be bold. So the
+// paste's style attributes are renamed before anything parses it, and read as
+// text: what they say of bold and italic becomes tags; the rest is dropped.
+const STYLE_ATTRIBUTE = /(<[a-z][^>]*?\s)style(\s*=)/gi;
+const PASTED_STYLE = "data-pasted-style";
+const BOLD = /^(bold(er)?|[5-9]\d{2,})$/;
+
+function styleOf(el) {
+  const style = {};
+  for (const declaration of el.getAttribute(PASTED_STYLE).split(";")) {
+    const [name, ...value] = declaration.split(":");
+    if (value.length) style[name.trim().toLowerCase()] = value.join(":").trim().toLowerCase();
+  }
+  return style;
+}
+
+function wrapChildren(el, tag) {
+  const wrapper = el.ownerDocument.createElement(tag);
+  wrapper.append(...el.childNodes);
+  el.append(wrapper);
+}
+
+function stylesAsTags(html) {
+  const renamed = html.replace(STYLE_ATTRIBUTE, `$1${PASTED_STYLE}$2`);
+  // An inert document: nothing in it runs or loads.
+  const doc = new DOMParser().parseFromString(renamed, "text/html");
+  for (const el of doc.body.querySelectorAll(`[${PASTED_STYLE}]`)) {
+    const style = styleOf(el);
+    el.removeAttribute(PASTED_STYLE);
+    const weight = style["font-weight"];
+    const strong = el.localName === "b" || el.localName === "strong";
+    if (style["font-style"] === "italic") wrapChildren(el, "em");
+    if (strong && weight && !BOLD.test(weight)) el.replaceWith(...el.childNodes);
+    else if (!strong && weight && BOLD.test(weight)) wrapChildren(el, "strong");
+  }
+  return doc.body.innerHTML;
+}
+
 function extensions(config) {
   return Object.entries(config.extensions).map(([name, options]) => {
     const extension = OWN[name] || prose[name];
     if (!extension) throw new Error(`desk-editor: no extension named ${name}`);
     if (name === "Link") {
-      options = { ...(options === true ? {} : options), isAllowedUri: allowedUri(config.url_schemes) };
+      options = {
+        ...(options === true ? {} : options),
+        isAllowedUri: allowedUri(config.url_schemes),
+        // Not the library's default title, "" (see Link above).
+        HTMLAttributes: { target: null, rel: null, class: null, title: null },
+      };
     }
     return typeof options === "object" ? extension.configure(options) : extension;
   });
@@ -57,7 +116,8 @@ function create(textarea) {
   if (editors.has(textarea)) return;
   const config = JSON.parse(textarea.getAttribute(CONFIG));
   const hadFocus = document.activeElement === textarea;
-  const label = document.querySelector(`label[for="${textarea.id}"]`);
+  // In its own form: the compose and edit forms' fields share their ids.
+  const label = textarea.form?.querySelector(`label[for="${textarea.id}"]`);
 
   const wrapper = document.createElement("div");
   wrapper.className = "prose-editor desk-editor";
@@ -76,6 +136,7 @@ function create(textarea) {
     // rules are in desk-editor.css.
     injectCSS: false,
     editorProps: {
+      transformPastedHTML: stylesAsTags,
       attributes: {
         class: "desk-body",
         role: "textbox",

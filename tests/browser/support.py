@@ -89,7 +89,8 @@ def assert_not_reloaded(page: Page) -> None:
 
 
 def assert_no_csp_violations(page: Page) -> None:
-    assert page.evaluate("window.__cspViolations") == []
+    violations = page.evaluate("window.__cspViolations")
+    assert violations == [], violations
 
 
 # Polls ---------------------------------------------------------------------
