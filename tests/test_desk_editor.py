@@ -146,15 +146,21 @@ def test_what_the_editor_opens_with_is_already_sanitised(client, story, editor):
 # Posting -------------------------------------------------------------------------
 
 
-def test_the_editors_html_is_stored_as_it_is(client, story, editor):
+def test_the_editors_html_is_stored_as_it_is_but_for_list_items_as_paragraphs(
+    client, story, editor
+):
     html = (
         '<p>The <strong>vote</strong> is <em>in</em>: <a href="https://example.org/r">report</a>'
         "<br>line two</p><ul><li><p>North</p></li><li><p>South</p></li></ul>"
-        "<ol><li><p>First</p></li></ol><blockquote><p>We are ready.</p></blockquote>"
+        "<ol><li><p>First</p></li><li><p>Two</p><p>paragraphs</p></li></ol>"
+        "<blockquote><p>We are ready.</p></blockquote>"
     )
     compose(client, story, html)
-    assert Update.objects.get().body == html.replace(
-        'href="https://example.org/r"', 'href="https://example.org/r"' + REL
+    assert Update.objects.get().body == (
+        f'<p>The <strong>vote</strong> is <em>in</em>: <a href="https://example.org/r"{REL}>'
+        "report</a><br>line two</p><ul><li>North</li><li>South</li></ul>"
+        "<ol><li>First</li><li><p>Two</p><p>paragraphs</p></li></ol>"
+        "<blockquote><p>We are ready.</p></blockquote>"
     )
 
 
@@ -226,7 +232,10 @@ def test_the_editor_writing_a_body_back_unchanged_is_not_a_body_edit(client, sto
     data["body"] = as_the_editor_writes_it.replace("ten.", "ten tonight.")
     client.post(edit_url(update), data)
     update.refresh_from_db()
-    assert update.body == data["body"]
+    assert update.body == (
+        "<p>Polls <strong>close</strong> at ten tonight.</p><ul><li>North</li><li>South</li></ul>"
+        "<blockquote><p>We are ready.</p></blockquote>"
+    )
 
 
 @pytest.mark.parametrize(

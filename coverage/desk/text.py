@@ -65,6 +65,8 @@ def gmt_text(moment: dt.datetime) -> str:
 # Body text ------------------------------------------------------------------
 
 _BLOCK_TAG = re.compile(r"<\s*(p|ul|ol|li|blockquote|h[2-4])\b", re.IGNORECASE)
+# A list item that is one paragraph, as the rich text editor writes every item.
+_ITEM_PARAGRAPH = re.compile(r"<li><p>((?:(?!</?p\b).)*)</p></li>", re.DOTALL)
 # A blank line between paragraphs, with the spaces around it (each paragraph is trimmed).
 _PARAGRAPH_BREAK = re.compile(r"\s*\n\s*\n\s*")
 
@@ -74,12 +76,16 @@ def body_html(text: str) -> str:
 
     Plain text (the textarea without JavaScript): blank lines separate
     paragraphs and a single line break stays one. HTML with paragraphs or lists
-    (the rich text editor's, or an edited update's) is kept as it is. Inline
-    tags such as <strong> are kept either way.
+    (the rich text editor's, or an edited update's) is kept as it is, but for
+    list items that are one paragraph (as the editor writes every item), which
+    lose the paragraph: readers and feeds get a list, not spaced-out paragraphs.
+    Inline tags such as <strong> are kept either way.
     """
     text = text.replace("\r\n", "\n").strip()
-    if not text or _BLOCK_TAG.search(text):
+    if not text:
         return text
+    if _BLOCK_TAG.search(text):
+        return _ITEM_PARAGRAPH.sub(r"<li>\1</li>", text)
     # Unescaped: typed inline markup is kept, and nh3 removes the unsafe rest on
     # save. Stored bodies have no blank line between paragraphs.
     html = linebreaks(_PARAGRAPH_BREAK.sub("\n\n", text), autoescape=False)
@@ -109,8 +115,6 @@ def has_text(html: str) -> bool:
 
 # Whitespace next to a block's tags or a line break: HTML shows none of it.
 _BLOCK_SPACE = re.compile(r"\s*(</?(?:p|ul|ol|li|blockquote|h[2-4])\b[^>]*>|<br\s*/?>)\s*")
-# A list item that is one paragraph, as the rich text editor writes every item.
-_ITEM_PARAGRAPH = re.compile(r"<li><p>((?:(?!</?p\b).)*)</p></li>", re.DOTALL)
 
 
 def same_body(a: str, b: str) -> bool:
