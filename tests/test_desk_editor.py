@@ -135,6 +135,17 @@ def test_the_edit_form_keeps_plain_text_for_no_javascript_and_gives_the_editor_h
     )
 
 
+def test_the_edit_page_of_its_own_loads_the_editor_too(client, story, editor):
+    # Opened in a tab of its own (not swapped in by htmx), the form has its own page.
+    update = make_update(story)
+    response = client.get(edit_url(update))
+    html = response.content.decode()
+    nonce = re.search(r"'nonce-([^']+)'", response.headers["Content-Security-Policy"]).group(1)
+    assert f'<script type="importmap" nonce="{nonce}">' in html
+    assert "/static/js/desk-editor." in html
+    assert "data-django-prose-editor-desk" in textarea(html)
+
+
 def test_what_the_editor_opens_with_is_already_sanitised(client, story, editor):
     # A refused post comes back into the form: the editor loads it without the markup.
     body = '<p onclick="steal()">Kept <img src=x onerror=steal()></p>'

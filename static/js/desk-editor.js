@@ -55,6 +55,8 @@ const allowedUri = (schemes) => (url, { defaultValidate }) => {
 // paste's style attributes are renamed before anything parses it, and read as
 // text: what they say of bold and italic becomes tags; the rest is dropped.
 const STYLE_ATTRIBUTE = /(<[a-z][^>]*?\s)style(\s*=)/gi;
+// Word's clipboard carries a style sheet, which the parse would report too.
+const STYLE_ELEMENT = /<style\b[^>]*>[\s\S]*?<\/style\s*>/gi;
 const PASTED_STYLE = "data-pasted-style";
 const BOLD = /^(bold(er)?|[5-9]\d{2,})$/;
 
@@ -74,7 +76,7 @@ function wrapChildren(el, tag) {
 }
 
 function stylesAsTags(html) {
-  const renamed = html.replace(STYLE_ATTRIBUTE, `$1${PASTED_STYLE}$2`);
+  const renamed = html.replace(STYLE_ELEMENT, "").replace(STYLE_ATTRIBUTE, `$1${PASTED_STYLE}$2`);
   // An inert document: nothing in it runs or loads.
   const doc = new DOMParser().parseFromString(renamed, "text/html");
   for (const el of doc.body.querySelectorAll(`[${PASTED_STYLE}]`)) {

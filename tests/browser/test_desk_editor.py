@@ -68,6 +68,20 @@ GOOGLE_DOCS_HTML = (
     "<script>window.__pwned = 1</script></b>"
 )
 
+# What Word puts on the clipboard (abridged): a style sheet, classes, Office tags,
+# a list that is paragraphs with bullet characters.
+WORD_HTML = (
+    '<html xmlns:o="urn:schemas-microsoft-com:office:office"><head><meta charset="utf-8">'
+    "<style><!-- p.MsoNormal {margin:0cm;font-size:11.0pt;} --></style></head>"
+    "<body lang=EN-GB style='tab-interval:36.0pt'><!--StartFragment-->"
+    "<p class=MsoNormal><b><span style='font-size:12.0pt'>Bold lead</span></b>"
+    "<span style='font-size:12.0pt'> and <i>italic</i> and "
+    '<a href="https://example.org/w">a link</a><o:p></o:p></span></p>'
+    "<p class=MsoListParagraphCxSpFirst style='text-indent:-18.0pt;mso-list:l0 level1 lfo1'>"
+    "<![if !supportLists]><span style='font-family:Symbol'>·<span>&nbsp; </span></span>"
+    "<![endif]>First point<o:p></o:p></p><!--EndFragment--></body></html>"
+)
+
 
 @pytest.fixture(params=list(SIZES))
 def desk(request, server, logged_in) -> Page:
@@ -256,6 +270,21 @@ def test_a_paste_from_google_docs_keeps_the_subset_in_front_of_the_editor(desk, 
     expect(body.locator("em")).to_have_text("council")
     expect(body.locator("ul > li")).to_have_text(["Bring medicine", "Leave pets upstairs"])
     expect(body.locator("a")).to_have_text(["its alert"])
+    assert_no_csp_violations(desk)
+
+
+def test_a_paste_from_word_keeps_bold_italic_and_links(desk):
+    paste_html(desk, WORD_HTML)
+    box = body_editor(desk)
+    expect(box.locator("strong")).to_have_text("Bold lead")
+    expect(box.locator("em")).to_have_text("italic")
+    expect(box.locator("a")).to_have_attribute("href", "https://example.org/w")
+    # Word's list is paragraphs with a bullet character: it stays one, visibly.
+    expect(box.locator("p", has_text="First point")).to_be_visible()
+    html = editor_html(desk)
+    for gone in ("class=", "style", "<o:p", "<span", "Mso"):
+        assert gone not in html
+    assert_sanitiser_keeps_it(html)
     assert_no_csp_violations(desk)
 
 
