@@ -63,6 +63,13 @@
       }
       return;
     }
+    // Nor a row whose own request is on its way (Edit being loaded, an action
+    // posted): that answer replaces the row, fresh from the server, and would
+    // otherwise land in a row the poll has already taken off the page.
+    if (isRow(target) && target.querySelector(".htmx-request")) {
+      event.preventDefault();
+      return;
+    }
     // Nor the story's box while someone is typing in it (the next day's title).
     if (target.id === "desk-story-status" && target.contains(document.activeElement)) {
       event.preventDefault();

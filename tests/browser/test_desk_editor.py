@@ -23,7 +23,7 @@ from tests.browser.support import (
     open_desk,
     write_update,
 )
-from tests.factories import make_editor, make_story, make_update
+from tests.factories import edit, make_editor, make_story, make_update
 
 pytestmark = pytest.mark.browser
 
@@ -389,3 +389,20 @@ def test_without_javascript_the_textarea_posts(server, logged_in):
     expect(desk.locator(".messagelist")).to_contain_text("Saved UPDATE")
     update.refresh_from_db()
     assert update.body == "<p>Roads <strong>closed</strong> until noon.</p>"
+
+
+def test_a_poll_landing_while_the_edit_form_loads_does_not_drop_it(desk, server):
+    update = make_update(desk.story, body="<p>Roads closed.</p>")
+    open_desk(desk, server, desk.story)
+    row = f"#desk-update-{update.pk}"
+    # The edit form's answer is held until a poll has brought a newer row.
+    held = []
+    desk.route(re.compile(rf"/desk/updates/{update.pk}/edit/"), lambda route: held.append(route))
+    with desk.expect_request(re.compile(rf"/desk/updates/{update.pk}/edit/")):
+        desk.locator(row).get_by_role("link", name="Edit").click()
+    with desk.expect_response(lambda r: "/desk/poll/" in r.url and r.status == 200):
+        edit(update, headline="Changed by a colleague")
+    held[0].continue_()
+    expect(desk.locator(row)).to_have_class(re.compile("is-editing"))
+    expect(desk.locator(f"{row} .prose-menubar")).to_have_count(1)
+    assert_not_reloaded(desk)
