@@ -42,7 +42,7 @@ READER_PAGES = {
     "story": (lambda showcase: showcase.story.get_absolute_url(), ".embed-video"),
     "search": (lambda showcase: f"/search/?q={SEARCH_WORD}", ".snippet mark"),
     # The per-update permalink page (/<slug>/updates/<id>/, not on main yet) is one line:
-    # "update": (lambda s: f"{s.story.get_absolute_url()}updates/{s.updates['key event'].pk}/", ".update"),
+    # "update": (lambda s: f"/{s.story.slug}/updates/{s.updates['plain'].pk}/", ".update"),
 }
 
 
