@@ -7,7 +7,6 @@ conditional requests with 304.
 """
 
 import hashlib
-import html
 
 from django.conf import settings
 from django.contrib.syndication.views import Feed
@@ -17,16 +16,13 @@ from django.shortcuts import get_object_or_404
 from django.urls import reverse
 from django.utils.cache import get_conditional_response
 from django.utils.feedgenerator import Atom1Feed, Rss201rev2Feed
-from django.utils.html import escape, strip_tags
+from django.utils.html import escape
 from django.utils.http import parse_http_date_safe
-from django.utils.text import Truncator
 
 from coverage import live, websub
 from coverage.models import Story
 
 FEED_LENGTH = 100
-# Words of an update's text in its item title when it has no headline.
-TITLE_WORDS = 10
 # The list of live stories has no revision of its own: it is rendered at most
 # this often per process.
 LIVE_FEED_SECONDS = 30
@@ -119,10 +115,7 @@ class StoryRssFeed(CachedFeed):
         return updates
 
     def item_title(self, update):
-        if update.headline:
-            return update.headline
-        words = Truncator(html.unescape(strip_tags(update.body))).words(TITLE_WORDS)
-        return f"UPDATE {update.stamp} — {words}" if words else f"UPDATE {update.stamp}"
+        return update.title
 
     def item_link(self, update):
         return update.get_absolute_url()

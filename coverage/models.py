@@ -11,6 +11,7 @@ version and tells readers. ``save()`` only normalises a row's own fields.
 """
 
 import datetime as dt
+import html
 import re
 
 from django.conf import settings
@@ -143,6 +144,9 @@ def search_words(text: str) -> list[str]:
     return [w for w in re.findall(r"\w+", text) if w.lower() != "or"][:MAX_SEARCH_WORDS]
 
 
+# Words of an update's text in its title when it has no headline.
+TITLE_WORDS = 10
+
 # Time order (feeds, exports), and reader order: pinned first, then time order.
 # Update.sort_key encodes the reader order for live.js.
 TIME_ORDER = ("-published_at", "-id")
@@ -193,6 +197,12 @@ class UpdateQuerySet(models.QuerySet):
         """Updates after (below) the one at ``published_at``/``pk`` in time order."""
         return self.filter(
             Q(published_at__lt=published_at) | Q(published_at=published_at, pk__lt=pk)
+        )
+
+    def newer_than(self, published_at, pk):
+        """Updates before (above) the one at ``published_at``/``pk`` in time order."""
+        return self.filter(
+            Q(published_at__gt=published_at) | Q(published_at=published_at, pk__gt=pk)
         )
 
     def search(self, words: str):
@@ -312,11 +322,28 @@ class Update(models.Model):
         return self.headline or Truncator(strip_tags(self.body)).words(12)
 
     @property
+    def title(self) -> str:
+        """What a feed item, a shared link and the update's own page are called:
+        the headline, else "UPDATE 1941 GMT — its first words"."""
+        if self.headline:
+            return self.headline
+        # Through the allow-list first: a row saved before a rule change may hold a script.
+        words = Truncator(html.unescape(strip_tags(sanitize_html(self.body)))).words(TITLE_WORDS)
+        return f"UPDATE {self.stamp} — {words}" if words else f"UPDATE {self.stamp}"
+
+    @property
     def anchor(self):
         return f"update-{self.pk}"
 
     def get_absolute_url(self):
-        return f"{self.story.get_absolute_url()}#{self.anchor}"
+        """The update's own page: what readers share, and feeds and search link to."""
+        return reverse("coverage:update", kwargs={"slug": self.story.slug, "update_id": self.pk})
+
+    @property
+    def in_story_url(self):
+        """Its place in the story. An update past the first page is found by the
+        story view (?around=), which sends the reader to the slice holding it."""
+        return f"{self.story.get_absolute_url()}?around={self.pk}#{self.anchor}"
 
     @property
     def is_retracted(self):

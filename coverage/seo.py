@@ -1,5 +1,6 @@
-"""What search engines read: a story as schema.org LiveBlogPosting (JSON-LD),
-and the sitemap of public stories.
+"""What search engines and social sites read: a story as schema.org
+LiveBlogPosting (JSON-LD), an update's own page as a NewsArticle, the card a
+shared link makes (Open Graph / Twitter), and the sitemap of public stories.
 
 Google shows a live blog's "LIVE" label and its latest updates from this data;
 it is built from the same rows the page shows, so it never says more than the
@@ -10,13 +11,15 @@ import datetime as dt
 import html
 import json
 import re
+from typing import NamedTuple
 
 from django.conf import settings
 from django.contrib.sitemaps import Sitemap
 from django.utils.html import strip_tags
 from django.utils.safestring import SafeString, mark_safe
 
-from coverage.models import Story, Update
+from coverage import images
+from coverage.models import Embed, Story, Update
 from coverage.sanitize import plain_text, sanitize_html
 
 # Inside <script>, "</script>" (or "<!--") in a headline would end the data block
@@ -61,6 +64,102 @@ def _blog_posting(request, update: Update) -> dict:
         "articleBody": article_body(update.body),
         "url": request.build_absolute_uri(update.get_absolute_url()),
     }
+
+
+class ShareCard(NamedTuple):
+    """What a link to a page shows when shared: Open Graph and Twitter card meta."""
+
+    title: str
+    description: str
+    url: str
+    image: str = ""
+    image_alt: str = ""
+    image_width: int | None = None
+    image_height: int | None = None
+
+
+DESCRIPTION_CHARACTERS = 200
+
+
+def story_card(request, story: Story) -> ShareCard:
+    return ShareCard(
+        story.title,
+        _shorten(" ".join(story.standfirst_paragraphs) or story.title),
+        request.build_absolute_uri(story.get_absolute_url()),
+        *_lead_image(request, story),
+    )
+
+
+def update_card(request, update: Update) -> ShareCard:
+    """The update's own image if it has one, else the story's lead image."""
+    image = next(
+        (embed for embed in update.embeds.all() if embed.kind == Embed.Kind.IMAGE and embed.image),
+        None,
+    )
+    picture = images.display_picture(image) if image else None
+    if picture:
+        card_image = (
+            request.build_absolute_uri(picture.url),
+            image.alt_text,
+            picture.width,
+            picture.height,
+        )
+    else:
+        card_image = _lead_image(request, update.story)
+    return ShareCard(
+        update.title,
+        _shorten(article_body(update.body).replace("\n", " ") or update.story.title),
+        request.build_absolute_uri(update.get_absolute_url()),
+        *card_image,
+    )
+
+
+def _lead_image(request, story: Story) -> tuple:
+    if not story.lead_image:
+        return ()
+    return (
+        request.build_absolute_uri(story.lead_image.url),
+        story.lead_image_alt,
+        story.lead_image.width,
+        story.lead_image.height,
+    )
+
+
+def _shorten(text: str) -> str:
+    if len(text) <= DESCRIPTION_CHARACTERS:
+        return text
+    return text[: DESCRIPTION_CHARACTERS - 1].rsplit(" ", 1)[0] + "…"
+
+
+def news_article(request, update: Update) -> dict:
+    """An update's own page as a schema.org NewsArticle, part of its story's
+    LiveBlogPosting."""
+    story = update.story
+    card = update_card(request, update)
+    data = {
+        "@context": "https://schema.org",
+        "@type": "NewsArticle",
+        "headline": update.title[:110],  # Google shows at most 110 characters
+        "description": card.description,
+        "url": card.url,
+        "mainEntityOfPage": card.url,
+        "datePublished": iso(update.published_at),
+        "dateModified": iso(update.edited_at or update.published_at),
+        "articleBody": article_body(update.body),
+        "publisher": {"@type": "Organization", "name": settings.NEWSROOM_NAME},
+        "isPartOf": {
+            "@type": "LiveBlogPosting",
+            "headline": story.title,
+            "url": request.build_absolute_uri(story.get_absolute_url()),
+        },
+    }
+    if settings.SHOW_BYLINES and update.bylines:
+        data["author"] = [{"@type": "Person", "name": name} for name in update.bylines]
+    else:
+        data["author"] = {"@type": "Organization", "name": settings.NEWSROOM_NAME}
+    if card.image:
+        data["image"] = [card.image]
+    return data
 
 
 def iso(moment: dt.datetime) -> str:

@@ -10,6 +10,7 @@ urlpatterns = [
     path("search/", views.search, name="search"),
     path("<slug:slug>/", views.story, name="story"),
     path("<slug:slug>/updates/", views.poll, name="poll"),
+    path("<slug:slug>/updates/<int:update_id>/", views.update_page, name="update"),
     path("<slug:slug>/feed/rss/", feeds.StoryRssFeed(), name="story-rss"),
     path("<slug:slug>/feed/atom/", feeds.StoryAtomFeed(), name="story-atom"),
 ]

@@ -11,7 +11,7 @@ from django.conf import settings
 from django.core.cache import cache, caches
 from django.core.paginator import Paginator
 from django.db import connection
-from django.http import Http404, HttpResponse, JsonResponse
+from django.http import Http404, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.utils.functional import cached_property
@@ -184,7 +184,8 @@ class StorySummary:
 def story(request, slug):
     """The story page: the newest PAGE_SIZE updates (pinned first), then a
     "Load older updates" link carrying a cursor (?before=) to the next slice;
-    ?key_events=1 shows key events only (the filter without JavaScript)."""
+    ?key_events=1 shows key events only (the filter without JavaScript);
+    ?around=<id> sends the reader to the page that holds that update."""
     before = parse_cursor(request.GET.get("before"))
     key_events_only = request.GET.get("key_events") == "1"
     if isinstance(before, str):
@@ -192,16 +193,10 @@ def story(request, slug):
     # The live state (usually in this process's memory) names the revision;
     # the story and its next day are cached per revision, so a repeat view
     # of an unchanged story costs no query at all.
-    state = live.get(slug)
-    if state is None or state.status == Story.Status.DRAFT:
-        raise Http404("No such story.")
-    per_revision = caches["revisions"]
-    story, following = per_revision.get(f"story:{state.story_id}:{state.revision}") or (None, None)
-    if story is None:
-        story = get_object_or_404(Story.objects.public().select_related("previous"), slug=slug)
-        following = story.following.public().order_by("started_at").first()
-        key = f"story:{story.pk}:{story.revision}"
-        per_revision.set(key, (story, following), settings.LIVE_PAGE_CACHE_SECONDS)
+    state = public_state(slug)
+    if "around" in request.GET:
+        return redirect_around(state, request.GET["around"])
+    story, following = story_at(state)
     # The revision is read before the updates: anything committed in between
     # reaches the page twice at worst (the poll replaces it in place), never zero times.
     context = {
@@ -223,6 +218,79 @@ def story(request, slug):
         # Served in its place while the database is down (middleware).
         middleware.remember_page(slug, response.content)
     return response
+
+
+def public_state(slug: str) -> live.LiveState:
+    state = live.get(slug)
+    if state is None or state.status == Story.Status.DRAFT:
+        raise Http404("No such story.")
+    return state
+
+
+def story_at(state: live.LiveState) -> tuple[Story, Story | None]:
+    """The story and the day its coverage continues on, cached per revision."""
+    per_revision = caches["revisions"]
+    story, following = per_revision.get(f"story:{state.story_id}:{state.revision}") or (None, None)
+    if story is None:
+        story = get_object_or_404(
+            Story.objects.public().select_related("previous"), pk=state.story_id
+        )
+        following = story.following.public().order_by("started_at").first()
+        key = f"story:{story.pk}:{story.revision}"
+        per_revision.set(key, (story, following), settings.LIVE_PAGE_CACHE_SECONDS)
+    return story, following
+
+
+# Newer updates shown above one opened by its address on an older page, for context.
+UPDATES_ABOVE = 2
+
+
+def redirect_around(state: live.LiveState, raw_id: str) -> HttpResponse:
+    """Send the reader to the page of the story that shows this update: the live
+    page while it is among the newest PAGE_SIZE (or pinned), else the older slice
+    that starts UPDATES_ABOVE updates above it. The reader's #update-<id> stays
+    on the address (a Location without a fragment keeps the request's)."""
+    story_url = reverse("coverage:story", kwargs={"slug": state.slug})
+    if not raw_id.isascii() or not raw_id.isdigit() or len(raw_id) > 18:
+        return plain_response("'around' must be an update's number.", 400)
+    visible = Update.objects.published().filter(story_id=state.story_id)
+    update = visible.filter(pk=int(raw_id)).only("pk", "published_at", "pinned").first()
+    if update is None:
+        # Retracted, or never this story's: the live page is the best answer.
+        return HttpResponseRedirect(story_url)
+    newer = visible.filter(pinned=False).newer_than(update.published_at, update.pk)
+    if update.pinned or newer.count() < PAGE_SIZE:
+        return HttpResponseRedirect(story_url)
+    above = newer.order_by("published_at", "pk").only("pk", "published_at")[:UPDATES_ABOVE]
+    top = [update, *above][-1]
+    # The cursor is exclusive: one past the top update's id includes it.
+    seconds = int(top.published_at.timestamp())
+    return HttpResponseRedirect(f"{story_url}?before={seconds}-{top.pk + 1}")
+
+
+@require_safe
+def update_page(request, slug, update_id):
+    """One update on a page of its own: what a reader shares. Cached per story
+    revision, like the story (an edit or retraction bumps it)."""
+    state = public_state(slug)
+    story, _ = story_at(state)
+    per_revision = caches["revisions"]
+    key = f"update:{state.story_id}:{state.revision}:{update_id}"
+    update = per_revision.get(key)
+    if update is None:
+        update = (
+            story.updates.published().with_cards_and_bylines().filter(pk=update_id).first()
+            or False  # cached too: a missing update's address costs no query either
+        )
+        per_revision.set(key, update, settings.LIVE_PAGE_CACHE_SECONDS)
+    if not update:
+        raise Http404("No such update: it may have been withdrawn.")
+    update.story = story
+    return render(
+        request,
+        "coverage/update.html",
+        {"story": story, "update": update, "show_bylines": settings.SHOW_BYLINES},
+    )
 
 
 def parse_cursor(raw: str | None):

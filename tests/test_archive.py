@@ -123,7 +123,7 @@ def test_search_finds_published_updates_of_public_stories_by_their_words(client)
 
     html = get(client, SEARCH, q="reservoir")
     assert "2 updates found for “reservoir”." in html
-    ids = [int(n) for n in re.findall(r'href="/floods/#update-(\d+)"', html)]
+    ids = [int(n) for n in re.findall(r'href="/floods/\?around=(\d+)#update-\d+"', html)]
     assert sorted(ids) == sorted([by_headline.pk, by_body.pk])
     assert '<a href="/floods/">Floods live</a>' in html
     assert "25 November 2025, UPDATE 1941 GMT" in html

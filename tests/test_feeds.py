@@ -51,7 +51,7 @@ def test_rss_has_one_item_per_published_update_newest_first(client, story):
     for item, update in zip(items, expected, strict=True):
         assert item.findtext("guid") == f"urn:liveblog:update:{update.pk}"
         assert item.find("guid").get("isPermaLink") == "false"
-        assert item.findtext("link").endswith(f"/floods/#update-{update.pk}")
+        assert item.findtext("link").endswith(f"/floods/updates/{update.pk}/")
         assert parsedate_to_datetime(item.findtext("pubDate")) == update.published_at
         assert item.findtext("pubDate").endswith("+0000")  # GMT
     # The headline, else the stamp and the first words.
@@ -76,7 +76,7 @@ def test_atom_feed_matches(client, story):
     ]
     first = entries[0]
     link = first.find(f"{ATOM}link").get("href")
-    assert link.endswith(f"#update-{expected[0].pk}")
+    assert link.endswith(f"/updates/{expected[0].pk}/")
     published_at = dt.datetime.fromisoformat(first.findtext(f"{ATOM}published"))
     assert published_at == expected[0].published_at
 

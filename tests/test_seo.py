@@ -89,13 +89,13 @@ def test_story_page_describes_itself_as_a_live_blog_posting(client, settings):
         "datePublished": first["datePublished"],
         "dateModified": first["dateModified"],
         "articleBody": "Police & army",
-        "url": f"http://testserver/floods/#update-{newer.pk}",
+        "url": f"http://testserver/floods/updates/{newer.pk}/",
     }
     assert parse_time(first["datePublished"]) == whole_seconds(newer.published_at)
     assert second["headline"] == f"UPDATE {older.stamp}"
     assert re.fullmatch(r"UPDATE \d{4} GMT", second["headline"])
     assert second["articleBody"] == "Rain.\nMore rain."
-    assert second["url"] == f"http://testserver/floods/#update-{older.pk}"
+    assert second["url"] == f"http://testserver/floods/updates/{older.pk}/"
 
 
 def test_an_edit_shows_as_modified_and_ended_coverage_has_an_end_time(client):

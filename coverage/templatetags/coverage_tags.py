@@ -2,11 +2,12 @@ import html
 import re
 
 from django import template
+from django.conf import settings
 from django.utils.html import escape, format_html, strip_tags
 from django.utils.safestring import mark_safe
 
 from coverage import seo
-from coverage.models import search_words
+from coverage.models import Update, search_words
 from coverage.sanitize import plain_text, sanitize_html
 
 register = template.Library()
@@ -22,6 +23,23 @@ def clean_html(value):
 def live_blog_posting(context, story, updates):
     """The story and these updates as LiveBlogPosting JSON-LD (coverage.seo)."""
     return seo.as_json_ld(seo.live_blog_posting(context["request"], story, updates))
+
+
+@register.simple_tag(takes_context=True)
+def news_article(context, update):
+    """An update's own page as NewsArticle JSON-LD (coverage.seo)."""
+    return seo.as_json_ld(seo.news_article(context["request"], update))
+
+
+@register.inclusion_tag("coverage/share_card.html", takes_context=True)
+def share_card(context, subject):
+    """Open Graph / Twitter card meta for a story or an update (coverage.seo)."""
+    request = context["request"]
+    if isinstance(subject, Update):
+        card, kind = seo.update_card(request, subject), "article"
+    else:
+        card, kind = seo.story_card(request, subject), "website"
+    return {"card": card, "type": kind, "site_name": settings.NEWSROOM_NAME}
 
 
 SNIPPET_WORDS = 30

@@ -273,6 +273,18 @@
     if (el.isConnected) setPollSeconds(el, Number(el.dataset.pollSeconds));
   });
 
+  // An address naming an update this page has not loaded (older than the
+  // newest slice, or a key event far down): the story view sends the reader to
+  // the page that holds it, keeping the #update-<id>.
+  function findLinkedUpdate() {
+    const match = /^#update-(\d+)$/.exec(location.hash);
+    if (!match || document.getElementById(match[0].slice(1))) return;
+    if (!list.querySelector(".load-older") || new URLSearchParams(location.search).has("around")) return;
+    location.replace(`${location.pathname}?around=${match[1]}${location.hash}`);
+  }
+  findLinkedUpdate();
+  window.addEventListener("hashchange", findLinkedUpdate);
+
   // Background tabs do not poll; coming back polls at once.
   document.body.addEventListener("htmx:confirm", (event) => {
     if (event.target.id === "poller" && document.hidden) event.preventDefault();
