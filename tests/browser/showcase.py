@@ -41,8 +41,8 @@ READER_PAGES = {
     "home": (lambda showcase: "/", ".story-card .badge:not(.badge-live)"),
     "story": (lambda showcase: showcase.story.get_absolute_url(), ".embed-video"),
     "search": (lambda showcase: f"/search/?q={SEARCH_WORD}", ".snippet mark"),
-    # The per-update permalink page (/<slug>/updates/<id>/, not on main yet) is one line:
-    # "update": (lambda s: f"/{s.story.slug}/updates/{s.updates['plain'].pk}/", ".update"),
+    # An update's own page (what a shared link opens): the link cards, long URL and all.
+    "update": (lambda showcase: showcase.updates["link"].get_absolute_url(), ".link-card"),
 }
 
 

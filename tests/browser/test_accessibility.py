@@ -2,9 +2,9 @@
 light and dark, on a phone and a desktop: no serious or critical violation.
 
 Each page is checked as it is used: the story with an update of every kind and
-card, the home page with live and ended stories, search with marked results,
-and the desk with updates in every state. One browser context per colour scheme
-and width goes through every page, which keeps the run short."""
+card, the home page with live and ended stories, search with marked results, an
+update's own page, and the desk with updates in every state. One browser context
+per colour scheme and width goes through every page, which keeps the run short."""
 
 import pytest
 from playwright.sync_api import Page, expect
