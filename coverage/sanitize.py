@@ -30,6 +30,36 @@ ALLOWED_TAGS = {
 ALLOWED_ATTRIBUTES = {"a": {"href", "title"}, "blockquote": {"cite"}, "q": {"cite"}}
 ALLOWED_URL_SCHEMES = {"http", "https", "mailto"}
 
+# The desk's rich text box (django-prose-editor's Tiptap extensions): a subset of
+# the allow-list above, so that what the editor shows is what readers get. Its
+# schema drops everything else, pasted or loaded: headings (the page's own h2 and
+# h3 head each update), underline, tables, images, inline styles. It reads <b> and
+# <i> as <strong> and <em>. tests/test_desk_editor.py checks the two agree.
+EDITOR_EXTENSIONS = {
+    "Bold": True,
+    "Italic": True,
+    # No target attribute (not allowed above); the href must use ALLOWED_URL_SCHEMES.
+    "Link": {"enableTarget": False},
+    "BulletList": True,
+    "OrderedList": True,
+    "ListItem": True,
+    "Blockquote": True,
+    # Shift+Enter; Ctrl+Enter publishes instead (desk-editor.js).
+    "HardBreak": True,
+    # On by default in the library: editors want their browser's spelling check.
+    "NoSpellCheck": False,
+    # The toolbar: bold and italic, link, lists, quote, undo and redo.
+    "Menu": {
+        "groups": [
+            {"group": "marks"},
+            {"group": "link"},
+            {"group": "lists"},
+            {"group": "nodes -blockType -lists"},
+            {"group": "history"},
+        ]
+    },
+}
+
 
 def sanitize_html(html: str) -> str:
     """Keep only the allow-listed tags; drop scripts, event handlers and javascript: links."""

@@ -57,6 +57,8 @@ INSTALLED_APPS = [
     "django.contrib.syndication",
     "django.contrib.sitemaps",
     "django_htmx",
+    # Only its static files (the editor's JS and CSS) and system checks.
+    "django_prose_editor",
     "axes",
     "django_tasks_db",
     "coverage",

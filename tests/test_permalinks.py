@@ -182,7 +182,10 @@ def test_an_update_page_is_answered_from_the_cache_until_the_story_changes(
 def test_every_update_offers_a_share_link_to_its_own_page(client):
     story = make_story(slug="floods")
     update = make_update(story, headline="Bridge closed")
-    share = f'<a class="share-link" href="/floods/updates/{update.pk}/" data-share-title="Bridge closed">'
+    share = (
+        f'<a class="share-link" href="/floods/updates/{update.pk}/"'
+        ' data-share-title="Bridge closed">'
+    )
     assert share in get(client, "/floods/")
     # Arriving by poll, it carries one too.
     assert share in get(client, "/floods/updates/?since=0")

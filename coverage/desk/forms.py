@@ -1,8 +1,8 @@
 """The desk's forms: compose, edit, the next day's title and paste import.
 
 Each cleans what the editor typed into what the writes take: GMT times
-(``GMTTimeField``), bodies as HTML (``BodyField``), embeds from a pasted link
-or code or an uploaded image.
+(``GMTTimeField``), bodies as HTML (``BodyField``, written in ``BodyEditor``),
+embeds from a pasted link or code or an uploaded image.
 """
 
 import datetime as dt
@@ -12,13 +12,15 @@ import uuid
 from django import forms
 from django.core.exceptions import ValidationError
 from django.utils import timezone
+from django_prose_editor.widgets import ProseEditorWidget, prose_editor_admin_media
+from js_asset import Media, Script
 
-from coverage.desk.text import body_html, editable_text, gmt_text, parse_gmt
+from coverage.desk.text import body_html, editable_text, gmt_text, has_text, parse_gmt, same_body
 from coverage.forms import EmbedForm
 from coverage.images import validate_upload
 from coverage.models import Embed, Update
 from coverage.permissions import can_publish
-from coverage.sanitize import sanitize_html
+from coverage.sanitize import ALLOWED_URL_SCHEMES, EDITOR_EXTENSIONS, sanitize_html
 from coverage.textformat import TextFormatError, parse
 
 MAX_BODY = 50_000
@@ -45,14 +47,48 @@ class GMTTimeField(forms.CharField):
         return parse_gmt(super().clean(value))
 
 
+class BodyEditor(ProseEditorWidget):
+    """The body as rich text: django-prose-editor, set up by static/js/desk-editor.js
+    with the extensions next to the sanitiser (``EDITOR_EXTENSIONS``).
+
+    The textarea stays the field: the editor writes its HTML back into it on every
+    change, so the form posts ``body`` as it always did. Without JavaScript it is a
+    plain textarea, where blank lines separate paragraphs (``body_html``).
+    """
+
+    def __init__(self, attrs=None):
+        super().__init__(attrs, config={"extensions": EDITOR_EXTENSIONS}, preset="desk")
+
+    @property
+    def media(self):
+        # The library's import map (rendered with the CSP nonce by csp_nonce_attr),
+        # its CSS, and the desk's module in place of the library's presets.
+        return prose_editor_admin_media + Media(
+            # Named after the library's last stylesheet, so that ours comes after it.
+            css={"all": ["django_prose_editor/overrides.css", "css/desk-editor.css"]},
+            js=[Script("js/desk-editor.js", type="module")],
+        )
+
+    def get_config(self):
+        return super().get_config() | {"url_schemes": sorted(ALLOWED_URL_SCHEMES)}
+
+    def get_context(self, name, value, attrs):
+        context = super().get_context(name, value, attrs)
+        # What the editor opens with: the text as it would be saved (typed text
+        # as paragraphs, unsafe markup gone), whatever the textarea holds.
+        html = sanitize_html(body_html(self.format_value(value) or ""))
+        context["widget"]["attrs"]["data-html"] = html
+        return context
+
+
 class BodyField(forms.CharField):
     def __init__(self, **kwargs):
         kwargs.setdefault("max_length", MAX_BODY)
         kwargs.setdefault("strip", False)
         kwargs.setdefault(
             "help_text",
-            "Blank lines separate paragraphs. Select text and use the buttons for bold, "
-            "italic or a link; other formatting is removed.",
+            "Bold, italic, links, lists and quotes; any other formatting, typed or pasted, "
+            "is removed as you see it.",
         )
         kwargs.setdefault("error_messages", {"required": "Write the update first."})
         super().__init__(**kwargs)
@@ -61,10 +97,10 @@ class BodyField(forms.CharField):
 
     def clean(self, value):
         value = super().clean(value)
-        if not value.strip():
+        if not has_text(value):
             raise ValidationError("Write the update first.", code="required")
         html = body_html(value)
-        if not sanitize_html(html):
+        if not has_text(sanitize_html(html)):
             raise ValidationError(
                 "Nothing would be left of this text once unsafe markup is removed.",
                 code="empty",
@@ -98,7 +134,7 @@ class ComposeForm(DeskForm):
 
     client_token = forms.UUIDField(widget=forms.HiddenInput)
     body = BodyField(
-        widget=forms.Textarea(
+        widget=BodyEditor(
             attrs={"rows": 6, "autofocus": True, "class": "desk-body", "aria-label": "Update"}
         )
     )
@@ -220,7 +256,7 @@ class EditForm(DeskForm):
 
     version = forms.IntegerField(widget=forms.HiddenInput, min_value=0)
     headline = forms.CharField(max_length=200, required=False)
-    body = BodyField(widget=forms.Textarea(attrs={"rows": 6, "class": "desk-body"}))
+    body = BodyField(widget=BodyEditor(attrs={"rows": 6, "class": "desk-body"}))
     correction_note = forms.CharField(
         max_length=500,
         required=False,
@@ -248,9 +284,11 @@ class EditForm(DeskForm):
         data = self.cleaned_data
         changes = {"headline": data["headline"].strip()}
         # The text as loaded, untouched, is not an edit (even where it would not
-        # come back byte for byte).
+        # come back byte for byte): as the textarea showed it, or as the editor
+        # wrote the same HTML back.
         raw_body = (self.data.get(self.add_prefix("body")) or "").replace("\r\n", "\n")
-        if raw_body.strip() != editable_text(self.update.body).strip():
+        untouched = raw_body.strip() == editable_text(self.update.body).strip()
+        if not (untouched or same_body(data["body"], self.update.body)):
             changes["body"] = data["body"]
         if "correction_note" in data:
             changes["correction_note"] = data["correction_note"].strip()

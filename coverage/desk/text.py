@@ -1,16 +1,21 @@
 """Times and text as the desk's editor types them.
 
 Times are GMT: ``parse_gmt`` reads what was typed, ``gmt_text`` writes a
-stored time back for the form. Bodies: ``body_html`` turns typed text into the
-update's HTML, ``editable_text`` turns a stored body back into typed text.
+stored time back for the form. Bodies: ``body_html`` turns typed text (or the
+rich text editor's HTML) into the update's HTML, ``editable_text`` turns a
+stored body back into typed text, ``same_body`` says whether two bodies read
+the same.
 """
 
 import datetime as dt
+import html as html_entities
 import re
 
 from django.core.exceptions import ValidationError
 from django.utils import timezone
-from django.utils.html import linebreaks
+from django.utils.html import linebreaks, strip_tags
+
+from coverage.sanitize import sanitize_html
 
 # Times ----------------------------------------------------------------------
 
@@ -60,6 +65,8 @@ def gmt_text(moment: dt.datetime) -> str:
 # Body text ------------------------------------------------------------------
 
 _BLOCK_TAG = re.compile(r"<\s*(p|ul|ol|li|blockquote|h[2-4])\b", re.IGNORECASE)
+# A list item that is one paragraph, as the rich text editor writes every item.
+_ITEM_PARAGRAPH = re.compile(r"<li><p>((?:(?!</?p\b).)*)</p></li>", re.DOTALL)
 # A blank line between paragraphs, with the spaces around it (each paragraph is trimmed).
 _PARAGRAPH_BREAK = re.compile(r"\s*\n\s*\n\s*")
 
@@ -67,15 +74,19 @@ _PARAGRAPH_BREAK = re.compile(r"\s*\n\s*\n\s*")
 def body_html(text: str) -> str:
     """What the editor typed, as the update's HTML (sanitised again on save).
 
-    Plain text: blank lines separate paragraphs and a single line break stays
-    one. Text that already has paragraphs or lists (an edited update, or HTML
-    pasted in) is kept as it is. The toolbar's <strong>, <em> and <a> are inline
-    either way.
+    Plain text (the textarea without JavaScript): blank lines separate
+    paragraphs and a single line break stays one. HTML with paragraphs or lists
+    (the rich text editor's, or an edited update's) is kept as it is, but for
+    list items that are one paragraph (as the editor writes every item), which
+    lose the paragraph: readers and feeds get a list, not spaced-out paragraphs.
+    Inline tags such as <strong> are kept either way.
     """
     text = text.replace("\r\n", "\n").strip()
-    if not text or _BLOCK_TAG.search(text):
+    if not text:
         return text
-    # Unescaped: the toolbar's markup is kept, and nh3 removes the unsafe rest on
+    if _BLOCK_TAG.search(text):
+        return _ITEM_PARAGRAPH.sub(r"<li>\1</li>", text)
+    # Unescaped: typed inline markup is kept, and nh3 removes the unsafe rest on
     # save. Stored bodies have no blank line between paragraphs.
     html = linebreaks(_PARAGRAPH_BREAK.sub("\n\n", text), autoescape=False)
     return html.replace("</p>\n\n<p>", "</p><p>")
@@ -95,3 +106,23 @@ def editable_text(html: str) -> str:
         return html
     paragraphs = [_BR.sub("\n", part).strip() for part in _PARAGRAPH.findall(html)]
     return "\n\n".join(paragraphs).replace("&amp;", "&").replace("&nbsp;", "\u00a0")
+
+
+def has_text(html: str) -> bool:
+    """Whether the body says anything: text, not just tags or (no-break) spaces."""
+    return bool(html_entities.unescape(strip_tags(html)).strip())
+
+
+# Whitespace next to a block's tags or a line break: HTML shows none of it.
+_BLOCK_SPACE = re.compile(r"\s*(</?(?:p|ul|ol|li|blockquote|h[2-4])\b[^>]*>|<br\s*/?>)\s*")
+
+
+def same_body(a: str, b: str) -> bool:
+    """Whether two bodies read the same once sanitised. The rich text editor
+    writes a stored body back without the newlines between its blocks, and with
+    each list item as a paragraph."""
+
+    def norm(html):
+        return _ITEM_PARAGRAPH.sub(r"<li>\1</li>", _BLOCK_SPACE.sub(r"\1", sanitize_html(html)))
+
+    return norm(a) == norm(b)

@@ -1,6 +1,7 @@
 // The posting desk's helper. htmx posts the forms and swaps the answers; this
-// file adds the keyboard (Ctrl/Cmd+Enter publishes), the formatting buttons,
-// the GMT clock, and puts rows that arrive or change status in the right list.
+// file adds the keyboard (Ctrl/Cmd+Enter publishes), the GMT clock, and puts
+// rows that arrive or change status in the right list. The rich text box is
+// desk-editor.js.
 // Everything it does is a convenience: the desk works with plain form posts.
 (() => {
   "use strict";
@@ -70,14 +71,14 @@
 
   document.body.addEventListener("htmx:afterSettle", tidy);
 
-  // New content: show its formatting buttons; put the cursor where the
-  // writing happens.
+  // New content: put the cursor where the writing happens (the rich text box
+  // once desk-editor.js has made it; until then its textarea, whose focus that
+  // file passes on).
   document.body.addEventListener("htmx:load", (event) => {
     const el = event.detail.elt;
     if (!(el instanceof Element)) return;
-    for (const toolbar of el.querySelectorAll(".desk-toolbar")) toolbar.hidden = false;
     if (el.id === "compose" || el.classList.contains("is-editing")) {
-      const body = el.querySelector("textarea.desk-body");
+      const body = el.querySelector(".ProseMirror.desk-body, textarea.desk-body");
       if (body && !el.querySelector(".errorlist")) body.focus();
       else el.querySelector(".errorlist, .errornote")?.scrollIntoView({ block: "center" });
     }
@@ -105,39 +106,6 @@
 
   // Writing -----------------------------------------------------------------
 
-  function wrap(textarea, tag) {
-    const { selectionStart: start, selectionEnd: end, value } = textarea;
-    let open = `<${tag}>`;
-    if (tag === "a") {
-      const url = (window.prompt("Link to (https://…)", "https://") || "").trim();
-      if (!/^https?:\/\/[^\s"<>]+$/i.test(url)) {
-        textarea.focus();
-        return;
-      }
-      open = `<a href="${url}">`;
-    }
-    const close = `</${tag}>`;
-    const selected = value.slice(start, end);
-    textarea.focus();
-    textarea.setRangeText(open + selected + close, start, end, "end");
-    if (!selected) {
-      const inside = start + open.length;
-      textarea.setSelectionRange(inside, inside);
-    }
-    textarea.dispatchEvent(new Event("input", { bubbles: true }));
-  }
-
-  for (const toolbar of document.querySelectorAll(".desk-toolbar")) toolbar.hidden = false;
-
-  document.addEventListener("click", (event) => {
-    const button = event.target.closest?.(".desk-toolbar button[data-wrap]");
-    if (!button) return;
-    const textarea = button.closest(".desk-field")?.querySelector("textarea.desk-body");
-    if (textarea) wrap(textarea, button.dataset.wrap);
-  });
-
-  const SHORTCUTS = { b: "strong", i: "em", k: "a" };
-
   document.addEventListener("keydown", (event) => {
     if (!(event.ctrlKey || event.metaKey) || event.altKey) return;
     const target = event.target;
@@ -149,12 +117,6 @@
       if (!button || button.disabled || button.closest("fieldset:disabled")) return;
       event.preventDefault();
       button.click();
-      return;
-    }
-    const tag = SHORTCUTS[event.key.toLowerCase()];
-    if (tag && target.matches("textarea.desk-body") && !event.shiftKey) {
-      event.preventDefault();
-      wrap(target, tag);
     }
   });
 })();

@@ -279,7 +279,15 @@
   function findLinkedUpdate() {
     const match = /^#update-(\d+)$/.exec(location.hash);
     if (!match || document.getElementById(match[0].slice(1))) return;
-    if (!list.querySelector(".load-older") || new URLSearchParams(location.search).has("around")) return;
+    if (!list.querySelector(".load-older")) return;
+    // Once per update: one that was withdrawn is answered with the live page,
+    // which does not have it either.
+    try {
+      if (sessionStorage.getItem("sought-update") === match[1]) return;
+      sessionStorage.setItem("sought-update", match[1]);
+    } catch {
+      return; // no storage, no way to tell a second try from the first
+    }
     location.replace(`${location.pathname}?around=${match[1]}${location.hash}`);
   }
   findLinkedUpdate();

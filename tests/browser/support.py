@@ -11,7 +11,7 @@ import re
 import time
 
 import pytest
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Locator, Page, expect
 from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
 POLL_SECONDS = 1
@@ -55,12 +55,42 @@ def open_desk(page: Page, server: str, story) -> None:
     page.evaluate("window.__marker = 1")
 
 
+# The desk's rich text box (static/js/desk-editor.js): its contenteditable. The
+# textarea it writes into, textarea[name=body], is hidden while it runs.
+BODY_EDITOR = ".ProseMirror.desk-body"
+
+
+def body_editor(page: Page, within: str = "#compose") -> Locator:
+    """The rich text box of the form in `within` (the compose form, or a row's
+    selector for its edit form), once desk-editor.js has made it."""
+    box = page.locator(f"{within} {BODY_EDITOR}")
+    expect(box).to_be_visible()
+    return box
+
+
+def write_update(page: Page, text: str, within: str = "#compose") -> Locator:
+    """Replace the body in a desk form with text, typed as an editor would.
+
+    Blank lines in text start new paragraphs (Enter). Returns the editor box.
+    """
+    box = body_editor(page, within)
+    box.click()
+    page.keyboard.press("ControlOrMeta+a")
+    page.keyboard.press("Delete")
+    for number, paragraph in enumerate(text.split("\n\n")):
+        if number:
+            page.keyboard.press("Enter")
+        page.keyboard.type(paragraph)
+    return box
+
+
 def assert_not_reloaded(page: Page) -> None:
     assert page.evaluate("window.__marker") == 1, "the page reloaded or navigated away"
 
 
 def assert_no_csp_violations(page: Page) -> None:
-    assert page.evaluate("window.__cspViolations") == []
+    violations = page.evaluate("window.__cspViolations")
+    assert violations == [], violations
 
 
 # Polls ---------------------------------------------------------------------

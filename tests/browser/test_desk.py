@@ -14,8 +14,10 @@ from coverage.models import Update
 from tests.browser.support import (
     assert_no_csp_violations,
     assert_not_reloaded,
+    body_editor,
     open_desk,
     open_story,
+    write_update,
 )
 from tests.factories import make_contributor, make_editor, make_story, make_update
 
@@ -54,9 +56,10 @@ def test_an_editor_publishes_with_the_keyboard_and_an_open_reader_page_shows_it(
         f"desk-update-{update.pk}"
     )
     # A fresh, empty compose box with the cursor in it: ready for the next one.
-    body = desk.locator("#compose textarea[name=body]")
-    expect(body).to_have_value("")
+    body = body_editor(desk)
+    expect(body).to_have_text("")
     expect(body).to_be_focused()
+    expect(desk.locator("#compose textarea[name=body]")).to_have_value("")
     assert_not_reloaded(desk)
 
     article = reader.locator(f"#update-{update.pk}")
@@ -71,14 +74,12 @@ def test_bad_input_gets_an_error_in_place_and_keeps_the_text(server, logged_in):
     story = make_story()
     desk = logged_in(make_editor())
     open_desk(desk, server, story)
-    desk.fill("#compose textarea[name=body]", "Words I do not want to type again.")
+    write_update(desk, "Words I do not want to type again.")
     desk.fill("#compose input[name=time]", "25:61")
     desk.keyboard.press("Control+Enter")
 
     expect(desk.locator("#compose .errorlist")).to_contain_text("not a time")
-    expect(desk.locator("#compose textarea[name=body]")).to_have_value(
-        "Words I do not want to type again."
-    )
+    expect(body_editor(desk)).to_have_text("Words I do not want to type again.")
     expect(desk.locator("#compose input[name=time]")).to_have_value("25:61")
     assert not Update.objects.exists()
 
@@ -97,24 +98,22 @@ def test_two_editors_editing_one_update_get_a_conflict_and_nothing_is_lost(serve
     for desk in (alice, bob):
         open_desk(desk, server, story)
         row(desk, update).get_by_role("link", name="Edit").click()
-        expect(row(desk, update).locator("textarea[name=body]")).to_be_visible()
+        body_editor(desk, f"#desk-update-{update.pk}")
 
-    alice_body = row(alice, update).locator("textarea[name=body]")
-    alice_body.fill("The river peaked at 6.1 metres.")
+    alice_body = write_update(alice, "The river peaked at 6.1 metres.", f"#desk-update-{update.pk}")
     alice_body.press("Control+Enter")
     expect(row(alice, update)).not_to_have_class(re.compile("is-editing"))
     expect(row(alice, update)).to_contain_text("6.1 metres")
 
     # Bob's desk hears of it but leaves his open form alone, and says so.
     expect(row(bob, update).locator(".desk-changed-elsewhere")).to_be_visible()
-    bob_body = row(bob, update).locator("textarea[name=body]")
-    bob_body.fill("The river peaked at 6 metres, the agency says.")
+    write_update(bob, "The river peaked at 6 metres, the agency says.", f"#desk-update-{update.pk}")
     row(bob, update).get_by_role("button", name="Save changes").click()
 
     conflict = row(bob, update).locator(".desk-conflict")
     expect(conflict).to_contain_text("alice changed this update")
     expect(conflict).to_contain_text("6.1 metres")
-    expect(row(bob, update).locator("textarea[name=body]")).to_have_value(
+    expect(body_editor(bob, f"#desk-update-{update.pk}")).to_have_text(
         "The river peaked at 6 metres, the agency says."
     )
     update.refresh_from_db()

@@ -11,8 +11,8 @@ from playwright.sync_api import expect
 
 from coverage import publishing
 from coverage.views import PAGE_SIZE
-from tests.browser.support import CSP_WATCH, assert_no_csp_violations, open_story
-from tests.factories import committed, make_story, make_update
+from tests.browser.support import CSP_WATCH, assert_no_csp_violations, open_story, wait_for_a_poll
+from tests.factories import committed, make_story, make_update, retract
 
 pytestmark = pytest.mark.browser
 
@@ -119,3 +119,18 @@ def test_a_key_event_older_than_the_first_page_is_reached_from_the_key_events_bo
     expect(page.locator(f"#update-{old.pk}")).to_have_count(0)  # not on the first page
     page.locator("#key-events").get_by_role("link", name=re.compile("Update number 3")).click()
     expect(page.locator(f"#update-{old.pk}")).to_be_in_viewport()
+
+
+def test_a_link_to_a_withdrawn_update_opens_the_live_page_once(server, new_context):
+    story = make_story(slug="floods")
+    old = older_than_the_first_page(story)
+    retract(old)
+    page = new_context().new_page()
+    navigations = []
+    page.on("framenavigated", lambda frame: navigations.append(frame.url))
+    page.goto(f"{server}/floods/#update-{old.pk}")
+    expect(page.locator("#poller")).to_have_attribute("hx-get", re.compile(r"since=\d+"))
+    # Asked once (?around=), answered with the live page; not asked again.
+    page.wait_for_function("document.querySelectorAll('#updates > .update').length > 0")
+    wait_for_a_poll(page)
+    assert navigations == [f"{server}/floods/#update-{old.pk}"] * 2, navigations
