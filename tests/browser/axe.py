@@ -20,8 +20,8 @@ INSTALL_AXE = "npm ci --no-audit --no-fund (`make install-test` runs it)"
 
 # WCAG 2.0, 2.1 and 2.2 A and AA, and Deque's best practices.
 RULE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa", "best-practice"]
-# What fails a test. Moderate and minor findings (a region without a landmark,
-# say) are listed in the message of a failure, not failures themselves.
+# What fails a test. Moderate and minor findings (a page without an <h1>, say)
+# are advice: run_axe returns them, and the tests leave them out.
 FAILING_IMPACTS = {"serious", "critical"}
 
 
