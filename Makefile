@@ -38,8 +38,16 @@ $(VENV)/.installed-test: $(VENV)/.installed
 	$(PY) -m pip install --quiet ".[test]"
 	touch $@
 
+# axe-core (package.json), which the browser tests inject to check accessibility.
+# `npm ci` installs exactly package-lock.json's versions, again whenever it changes.
+# Without npm the tests that need axe-core are skipped (and fail with CI=true).
+node_modules/.installed: package-lock.json
+	@command -v npm >/dev/null 2>&1 || { echo "warning: npm not found, so axe-core is not installed and" \
+		"the accessibility tests will not run (Debian: apt-get install -y nodejs npm)" >&2; exit 0; }; \
+	npm ci --no-audit --no-fund --loglevel=error && touch $@
+
 install: $(VENV)/.installed
-install-test: $(VENV)/.installed-test
+install-test: $(VENV)/.installed-test node_modules/.installed
 
 # PORT (default 8000) is the port served; seed_demo reads it from its environment
 # to print the address.
@@ -75,4 +83,4 @@ format: install-test
 	$(VENV)/bin/ruff format .
 
 clean:
-	rm -rf $(VENV) staticfiles build *.egg-info
+	rm -rf $(VENV) node_modules staticfiles build *.egg-info

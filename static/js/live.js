@@ -35,11 +35,18 @@
     document.title = n ? `(${n}) ${baseTitle}` : baseTitle;
   }
 
+  // A smooth scroll up a long page is motion that makes some readers ill: for
+  // those who ask for less (prefers-reduced-motion) the jump is immediate.
+  // CSS cannot overrule a script's own "smooth", so the script asks the media
+  // query itself ("auto" then defers to site.css, which says no smooth scrolling).
+  const lessMotion = window.matchMedia("(prefers-reduced-motion: reduce)");
+  const scrollBehaviour = () => (lessMotion.matches ? "auto" : "smooth");
+
   function revealPending() {
     for (const article of pending) article.hidden = false;
     pending = [];
     showPendingCount();
-    list.scrollIntoView({ behavior: "smooth", block: "start" });
+    list.scrollIntoView({ behavior: scrollBehaviour(), block: "start" });
   }
 
   // Ids of updates a poll is bringing that this page did not have.
