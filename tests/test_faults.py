@@ -309,7 +309,26 @@ def test_redis_stopped(healthy, editor):
     # Back: the app uses Redis again, without a restart.
     editor.post("Redis is back")
     converge(stack, readers, editor)
-    faults.wait_for(lambda: stack.redis.client().dbsize() > 0, 5, "the app writing to Redis")
+
+    # Under traffic: the write above may fall in the second the app leaves a
+    # failed cache alone, and an idle app writes nothing.
+    def reading_and_writing_to_redis():
+        readers[0].poll()
+        return stack.redis.client().dbsize() > 0
+
+    faults.wait_for(reading_and_writing_to_redis, 5, "the app writing to Redis")
+
+
+def test_redis_restarted_is_used_by_the_next_write(healthy, editor):
+    """A restart leaves the app's pooled connections dead; the first write after
+    it still reaches the new Redis, instead of failing once per stale connection."""
+    stack = healthy
+    check_posts([editor.post("Before a Redis restart")])  # pooled connections to it now
+    stack.redis.stop()
+    stack.redis.start()
+    post = editor.post("After a Redis restart")
+    check_posts([post])
+    assert stack.redis.client().dbsize() > 0, "the write's live state should be in Redis"
 
 
 def test_redis_frozen(healthy, editor):
