@@ -11,8 +11,15 @@ from django.conf import settings
 from django.core.cache import cache, caches
 from django.core.paginator import Paginator
 from django.db import connection
-from django.http import Http404, HttpResponse, HttpResponseRedirect, JsonResponse
+from django.http import (
+    Http404,
+    HttpResponse,
+    HttpResponsePermanentRedirect,
+    HttpResponseRedirect,
+    JsonResponse,
+)
 from django.shortcuts import get_object_or_404, render
+from django.templatetags.static import static
 from django.urls import reverse
 from django.utils.functional import cached_property
 from django.views.decorators.http import require_safe
@@ -87,6 +94,13 @@ def robots_txt(request):
     )
     response["Cache-Control"] = "public, max-age=86400"
     return response
+
+
+@require_safe
+def favicon(request):
+    """Pages link their icon (static/img/favicon.svg); this answers whatever asks
+    for /favicon.ico all the same (a browser opening a feed or a plain answer)."""
+    return HttpResponsePermanentRedirect(static("img/favicon.svg"))
 
 
 @require_safe

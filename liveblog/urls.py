@@ -5,7 +5,7 @@ from django.contrib.sitemaps.views import sitemap
 from django.urls import include, path
 
 from coverage.seo import StorySitemap
-from coverage.views import healthz, readyz, robots_txt
+from coverage.views import favicon, healthz, readyz, robots_txt
 
 admin.site.site_header = "Live blog desk"
 admin.site.site_title = "Live blog desk"
@@ -15,6 +15,7 @@ urlpatterns = [
     path("healthz", healthz, name="healthz"),
     path("readyz", readyz, name="readyz"),
     path("robots.txt", robots_txt, name="robots"),
+    path("favicon.ico", favicon, name="favicon"),
     path(
         "sitemap.xml",
         sitemap,

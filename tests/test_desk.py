@@ -900,7 +900,7 @@ def test_go_live_and_end_coverage(client, editor):
     assert client.post(lifecycle_url(story, "go-live")).status_code == 302
     story.refresh_from_db()
     assert story.status == Story.Status.LIVE
-    assert client.post(lifecycle_url(story, "end")).status_code == 302
+    assert client.post(lifecycle_url(story, "end"), {"confirm": "yes"}).status_code == 302
     story.refresh_from_db()
     assert story.status == Story.Status.ENDED
     assert story.ended_at is not None

@@ -170,8 +170,7 @@ class InertChecker(HTMLParser):
                 self.problems.append(f"attribute {name} in {where}")
             if name in URL_ATTRIBUTES and value:
                 scheme = scheme_of(value)
-                favicon = tag == "link" and value == "data:,"
-                if scheme and scheme not in ALLOWED_SCHEMES and not favicon:
+                if scheme and scheme not in ALLOWED_SCHEMES:
                     self.problems.append(f"{scheme}: URL in {where}")
                 if value.lstrip().startswith("//"):
                     self.problems.append(f"protocol-relative URL in {where}")

@@ -25,13 +25,10 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from coverage import live, publishing
 from coverage.desk.forms import ComposeForm, EditForm, ImportForm, NextDayForm
-from coverage.desk.rows import DeskRow, desk_updates
+from coverage.desk.rows import DeskRow, desk_lists, desk_updates
 from coverage.models import Story, Update
 from coverage.permissions import can_edit, can_publish, can_run_story, can_use_desk
-from coverage.views import nothing_to_send, parse_since, plain_response
-
-# Published updates listed on the desk; older ones are in the admin's update list.
-DESK_LIMIT = 200
+from coverage.views import nothing_to_send, parse_cursor, parse_since, plain_response
 
 
 class Action(NamedTuple):
@@ -141,32 +138,34 @@ class Desk:
 
     # The page
 
-    def desk_page(self, request, story, compose_form=None, status=200):
+    def desk_page(self, request, story, compose_form=None, status=200, before=None):
         story.refresh_from_db()
         # The revision is read before the updates: a change committed in between
         # arrives twice at worst (the poll replaces it in place), never not at all.
         revision = story.revision
         now = timezone.now()
-        updates = desk_updates(story)
-        waiting = updates.exclude(status=Update.Status.PUBLISHED)
-        rows = [DeskRow(update, request.user, now) for update in waiting]
-        published = updates.filter(status=Update.Status.PUBLISHED)[:DESK_LIMIT]
         context = self.context(
             request,
             story,
             revision=revision,
             now=now,
             compose_form=compose_form or ComposeForm(user=request.user),
-            submitted=[row for row in rows if row.section == Update.Status.SUBMITTED],
-            drafts=[row for row in rows if row.section == Update.Status.DRAFT],
-            published=[DeskRow(update, request.user, now) for update in published],
+            lists=desk_lists(story, request.user, now, before),
+            before=before,
         )
         return self.render(request, "desk.html", context, status=status)
 
     @method_decorator(require_GET)
     def desk(self, request, story_id):
         story = self.story_for(request, story_id)
-        return self.desk_page(request, story)
+        # ?before=<time>-<id>: the published updates after that one ("Load older updates").
+        before = parse_cursor(request.GET.get("before"))
+        if isinstance(before, str):
+            return plain_response(before, 400)
+        if before and request.htmx:
+            lists = desk_lists(story, request.user, timezone.now(), before)
+            return self.render(request, "_older.html", self.context(request, story, lists=lists))
+        return self.desk_page(request, story, before=before)
 
     # Composing
 
@@ -354,6 +353,11 @@ class Desk:
             self.log(request, story, "Went live from the desk.")
             messages.success(request, "The story is live.")
         elif action == "end":
+            # Ending stops every open reader page: only an explicit "yes" does it
+            # (the menu's second button); anything else is asked first.
+            if request.POST.get("confirm") != "yes":
+                context = self.context(request, story, title=f"End coverage: {story.title}")
+                return self.render(request, "end.html", context)
             publishing.end_coverage(story.pk)
             self.log(request, story, "Ended coverage from the desk.")
             messages.success(request, "Coverage ended; readers' pages stop polling.")

@@ -1,6 +1,7 @@
 // The posting desk's helper. htmx posts the forms and swaps the answers; this
-// file adds the keyboard (Ctrl/Cmd+Enter publishes), the GMT clock, and puts
-// rows that arrive or change status in the right list. The rich text box is
+// file adds the keyboard (Ctrl/Cmd+Enter publishes; the shortcuts listed in
+// #desk-shortcuts), the GMT clock, and puts rows that arrive or change status
+// in the right list (retracted ones in "Retracted"). The rich text box is
 // desk-editor.js.
 // Everything it does is a convenience: the desk works with plain form posts.
 (() => {
@@ -23,10 +24,13 @@
 
   // Rows --------------------------------------------------------------------
 
-  // Into its section's list, by its sort key (placement.js).
+  // Into its section's list, by its sort key (placement.js). A row older than
+  // every one loaded, while older ones are still behind "Load older updates",
+  // is not placed (it comes with them, where it belongs).
   function place(row) {
     const list = document.getElementById("desk-list-" + row.dataset.section);
-    return list ? placement.place(row, list, isRow) : false;
+    if (!list) return false;
+    return placement.place(row, list, isRow, !list.querySelector(":scope > .desk-load-older"));
   }
 
   // A row in the wrong list (its status changed) or out of order (re-timed,
@@ -70,13 +74,49 @@
       event.preventDefault();
       return;
     }
-    // Nor the story's box while someone is typing in it (the next day's title).
-    if (target.id === "desk-story-status" && target.contains(document.activeElement)) {
-      event.preventDefault();
+    if (target.id === "desk-story-status") {
+      // Nor the story's box while someone is typing in it (the next day's title).
+      if (target.contains(document.activeElement) && document.activeElement.matches("input")) {
+        event.preventDefault();
+        return;
+      }
+      // A menu (or the End coverage step) left open stays open in the new one.
+      const incoming = event.detail.fragment.querySelector("#desk-story-status") ||
+        event.detail.fragment.firstElementChild;
+      for (const open of target.querySelectorAll("details[open][id]")) {
+        incoming?.querySelector("#" + open.id)?.setAttribute("open", "");
+      }
+      revealShortcuts(incoming);
     }
   });
 
   document.body.addEventListener("htmx:afterSettle", tidy);
+
+  // "Load older updates": the link is its own target, swapped for the next
+  // slice. Focus goes to the first row it brought (not the top of the page),
+  // and a row the poll placed meanwhile (re-dated) is not listed twice.
+  let lastBeforeOlder = null;
+  document.body.addEventListener("htmx:beforeSwap", (event) => {
+    if (event.detail.target?.classList?.contains("desk-load-older")) {
+      lastBeforeOlder = event.detail.target.previousElementSibling || event.detail.target.parentElement;
+    }
+  });
+  document.body.addEventListener("htmx:afterSwap", (event) => {
+    if (!lastBeforeOlder) return;
+    const seen = new Set();
+    for (const row of document.querySelectorAll(".desk-list > .desk-row")) {
+      if (seen.has(row.id)) row.remove();
+      else seen.add(row.id);
+    }
+    const first = lastBeforeOlder.classList.contains("desk-list")
+      ? lastBeforeOlder.firstElementChild
+      : lastBeforeOlder.nextElementSibling;
+    lastBeforeOlder = null;
+    if (isRow(first)) {
+      first.tabIndex = -1;
+      first.focus({ preventScroll: false });
+    }
+  });
 
   // New content: put the cursor where the writing happens (the rich text box
   // once desk-editor.js has made it; until then its textarea, whose focus that
@@ -109,6 +149,67 @@
   });
   document.body.addEventListener("htmx:beforeRequest", (event) => {
     if (alertBox && event.detail.elt.id !== "desk-poller") alertBox.hidden = true;
+  });
+
+  // Keyboard shortcuts ------------------------------------------------------
+
+  const shortcuts = document.getElementById("desk-shortcuts");
+
+  // The menu's "Keyboard shortcuts" item only means something with this file.
+  function revealShortcuts(root) {
+    root?.querySelector?.(".desk-shortcuts-item")?.removeAttribute("hidden");
+  }
+  revealShortcuts(document);
+
+  function openShortcuts() {
+    if (!shortcuts || shortcuts.open) return;
+    shortcuts.showModal();
+  }
+
+  document.addEventListener("click", (event) => {
+    if (event.target.closest?.(".desk-shortcuts-open")) openShortcuts();
+    // A click elsewhere closes the menu, as a menu does.
+    const menu = document.getElementById("desk-menu");
+    if (menu?.open && !menu.contains(event.target)) menu.open = false;
+  });
+
+  function composeBody() {
+    return document.querySelector("#compose .ProseMirror.desk-body, #compose textarea.desk-body");
+  }
+
+  // Typing in a field (or the rich text box, or a button's own keys) is never a shortcut.
+  function isTyping(target) {
+    return Boolean(
+      target.closest?.("input, textarea, select, [contenteditable=''], [contenteditable=true]"),
+    );
+  }
+
+  document.addEventListener("keydown", (event) => {
+    if (event.ctrlKey || event.metaKey || event.altKey || event.defaultPrevented) return;
+    const menu = document.getElementById("desk-menu");
+    if (event.key === "Escape") {
+      // The dialog closes itself on Esc; an open menu closes here, focus back on its button.
+      if (menu?.open && !shortcuts?.open) {
+        menu.open = false;
+        menu.querySelector("summary").focus();
+      }
+      return;
+    }
+    if (isTyping(event.target) || shortcuts?.open) return;
+    if (event.key === "?") {
+      event.preventDefault();
+      openShortcuts();
+    } else if (event.key === "/" || event.key === "n") {
+      const body = composeBody();
+      if (!body) return;
+      event.preventDefault();
+      body.scrollIntoView({ block: "center" });
+      body.focus();
+    } else if (event.key === "m" && menu) {
+      event.preventDefault();
+      menu.open = !menu.open;
+      menu.querySelector("summary").focus();
+    }
   });
 
   // Writing -----------------------------------------------------------------
