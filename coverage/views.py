@@ -24,7 +24,7 @@ from django.urls import reverse
 from django.utils.functional import cached_property
 from django.views.decorators.http import require_safe
 
-from coverage import live, middleware, routers
+from coverage import audience, live, middleware, routers
 from coverage.forms import SearchForm
 from coverage.models import Story, Update
 
@@ -391,6 +391,7 @@ def poll(request, slug):
     state, checked = live.get_checked(slug, at_least=since)
     if state is None or state.status == Story.Status.DRAFT:
         return plain_response("No such story.", 404)
+    audience.count_poll(state.story_id)  # in memory; to the cache every few seconds
     if since > state.revision and not checked:
         # Ahead of a state the database confirmed under a second ago: another
         # process's newer write, or a cursor that is simply wrong. Not proof

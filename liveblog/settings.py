@@ -237,6 +237,13 @@ LIVE_POLL_MAX_AGE = int(os.environ.get("LIVE_POLL_MAX_AGE", "2"))
 # Seconds between polls of an ended story's open pages: slow, but coverage that
 # resumes (or an update scheduled before the end) still reaches them.
 LIVE_ENDED_POLL_SECONDS = int(os.environ.get("LIVE_ENDED_POLL_SECONDS", "300"))
+# Seconds an editor stays listed on a story's desk after their last poll (a
+# few desk polls: one lost or late poll does not make them vanish).
+DESK_PRESENCE_SECONDS = float(os.environ.get("DESK_PRESENCE_SECONDS", "35"))
+# Readers are estimated from the polls counted in one window (coverage/audience.py);
+# each process sends its counts to the shared cache at most this often.
+AUDIENCE_WINDOW_SECONDS = int(os.environ.get("AUDIENCE_WINDOW_SECONDS", "30"))
+AUDIENCE_FLUSH_SECONDS = float(os.environ.get("AUDIENCE_FLUSH_SECONDS", "5"))
 # Seconds a feed reader (or a cache in front) may reuse a feed; conditional
 # requests (ETag, Last-Modified) cost nothing whatever this is.
 FEED_MAX_AGE = int(os.environ.get("FEED_MAX_AGE", "60"))

@@ -23,12 +23,18 @@ from django.utils import timezone
 from django.utils.decorators import method_decorator
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from coverage import live, publishing
+from coverage import audience, live, presence, publishing
 from coverage.desk.forms import ComposeForm, EditForm, ImportForm, NextDayForm
 from coverage.desk.rows import DeskRow, desk_lists, desk_updates
 from coverage.models import Story, Update
 from coverage.permissions import can_edit, can_publish, can_run_story, can_use_desk
-from coverage.views import nothing_to_send, parse_cursor, parse_since, plain_response
+from coverage.views import (
+    nothing_to_send,
+    parse_cursor,
+    parse_since,
+    plain_response,
+    poll_interval,
+)
 
 
 class Action(NamedTuple):
@@ -118,6 +124,15 @@ class Desk:
     def poll_seconds():
         return settings.LIVE_POLL_SECONDS
 
+    def check_in(self, request, story, state=None, **check_in) -> presence.Presence:
+        """Check this editor in on the story's desk (see coverage.presence); the
+        colleagues there and, for a public story, its readers now."""
+        here = presence.check_in(story.pk, request.user, **check_in)
+        state = state or live.get(story.slug)
+        if state is None or state.status == Story.Status.DRAFT:
+            return here
+        return here._replace(readers=audience.readers(state.story_id, poll_interval(state)))
+
     def render(self, request, name, context, status=200):
         return TemplateResponse(request, self.template + name, context, status=status)
 
@@ -152,6 +167,7 @@ class Desk:
             compose_form=compose_form or ComposeForm(user=request.user),
             lists=desk_lists(story, request.user, now, before),
             before=before,
+            presence=self.check_in(request, story, editing=()),
         )
         return self.render(request, "desk.html", context, status=status)
 
@@ -235,6 +251,8 @@ class Desk:
         if not can_edit(request.user, update):
             raise PermissionDenied("You cannot edit this update.")
         if request.method == "GET":
+            # Colleagues see it at their next poll, before this editor's own.
+            presence.check_in(story.pk, request.user, also_editing=[update])
             return self.edit_response(request, story, update, EditForm(update=update))
         form = EditForm(request.POST, update=update)
         if not form.is_valid():
@@ -322,7 +340,9 @@ class Desk:
     @method_decorator(require_GET)
     def poll(self, request, story_id):
         """Every update changed since revision ``since`` (drafts included), as
-        out-of-band rows, and the poller with the new cursor. Never cached."""
+        out-of-band rows, and the poller with the new cursor; the presence panel
+        when it changed (the poller carries its digest, and the ids of this
+        page's open edit forms as ``editing``). Never cached."""
         story = self.story_for(request, story_id)
         since = parse_since(request.GET.get("since"))
         if isinstance(since, str):
@@ -330,13 +350,20 @@ class Desk:
         # The readers' poll's state and answers: due updates are released here
         # too, so the desk shows them go out.
         state = live.get(story.slug, at_least=since)
+        editing = presence.editing_ids(request.GET.getlist("editing"))
+        here = self.check_in(request, story, state, editing=editing)
         answer = nothing_to_send(since, state.revision)
-        if answer is not None:
+        unchanged = answer is not None and answer.status_code == 204
+        # Without a digest (not the desk's poller), nothing but changes is sent.
+        shown = request.GET.get("presence")
+        if answer is not None and not (unchanged and shown is not None and shown != here.digest):
             return answer
-        now = timezone.now()
-        changes = desk_updates(story).filter(revision__gt=since, revision__lte=state.revision)
-        rows = [DeskRow(update, request.user, now) for update in changes.order_by("revision")]
-        context = self.context(request, story, revision=state.revision, rows=rows)
+        rows = []
+        if not unchanged:
+            now = timezone.now()
+            changes = desk_updates(story).filter(revision__gt=since, revision__lte=state.revision)
+            rows = [DeskRow(update, request.user, now) for update in changes.order_by("revision")]
+        context = self.context(request, story, revision=state.revision, rows=rows, presence=here)
         return self.render(request, "poll.html", context)
 
     # The story
