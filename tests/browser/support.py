@@ -84,6 +84,13 @@ def write_update(page: Page, text: str, within: str = "#compose") -> Locator:
     return box
 
 
+def expect_settled(locator: Locator) -> None:
+    """Wait for what htmx swapped in to be wired up. htmx processes new content
+    (its hx-get links) only when it settles, a tick after the swap, taking the
+    htmx-added class off then: a click before that follows the plain link."""
+    expect(locator).not_to_have_class(re.compile(r"\bhtmx-(added|settling)\b"))
+
+
 def assert_not_reloaded(page: Page) -> None:
     assert page.evaluate("window.__marker") == 1, "the page reloaded or navigated away"
 

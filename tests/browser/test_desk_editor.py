@@ -20,6 +20,7 @@ from tests.browser.support import (
     assert_no_csp_violations,
     assert_not_reloaded,
     body_editor,
+    expect_settled,
     open_desk,
     write_update,
 )
@@ -331,6 +332,7 @@ def test_the_edit_form_round_trips_an_updates_html_and_its_editor_goes_with_it(d
     desk.locator(f"{row} input[name=headline]").fill("Polls close")
     desk.locator(row).get_by_role("button", name="Save changes").click()
     expect(desk.locator(row)).not_to_have_class(re.compile("is-editing"))
+    expect_settled(desk.locator(row))
     update.refresh_from_db()
     assert (update.headline, update.body) == ("Polls close", stored)
 
@@ -343,6 +345,7 @@ def test_the_edit_form_round_trips_an_updates_html_and_its_editor_goes_with_it(d
     desk.keyboard.type(" Truly.")
     desk.keyboard.press("ControlOrMeta+Enter")
     expect(desk.locator(row)).not_to_have_class(re.compile("is-editing"))
+    expect_settled(desk.locator(row))
     expect(desk.locator(row)).to_contain_text("We are ready. Truly.")
     update.refresh_from_db()
     assert "<strong>close</strong>" in update.body
@@ -360,6 +363,7 @@ def test_the_edit_form_round_trips_an_updates_html_and_its_editor_goes_with_it(d
     wrapper = desk.locator(f"{row} .desk-editor").element_handle()
     desk.locator(row).get_by_role("link", name="Cancel").click()
     expect(desk.locator(row)).not_to_have_class(re.compile("is-editing"))
+    expect_settled(desk.locator(row))
     assert wrapper.evaluate("el => !el.isConnected && !el.querySelector('.prose-menubar')")
     desk.locator(row).get_by_role("link", name="Edit").click()
     expect(desk.locator(f"{row} .prose-menubar")).to_have_count(1)
