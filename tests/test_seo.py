@@ -143,6 +143,19 @@ def test_the_data_block_carries_the_pages_csp_nonce_even_when_cached(client):
         assert f"'nonce-{nonce}'" in response["Content-Security-Policy"]
 
 
+def test_the_canonical_address_is_the_storys_whatever_the_query(client):
+    # Campaign tags and the key-events filter name the same page; the first
+    # visitor's query must not become the canonical cached for everyone.
+    story = make_story(slug="floods")
+    make_update(story)
+    canonical = '<link rel="canonical" href="http://testserver/floods/">'
+    for query in ("?utm_source=newsletter&x=%22%3E%3Cscript%3E", "?key_events=1", ""):
+        page = client.get(f"/floods/{query}").content.decode()
+        assert canonical in page, query
+    older = client.get("/floods/?before=1764086460-123").content.decode()
+    assert '<link rel="canonical" href="http://testserver/floods/?before=1764086460-123">' in older
+
+
 def test_sitemap_lists_public_stories_with_their_last_change(client):
     live = make_story(slug="live-one")
     ended = make_story(slug="ended-one", status=Story.Status.ENDED)
