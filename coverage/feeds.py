@@ -56,23 +56,31 @@ class CachedFeed(Feed):
             response=response,
         )
 
-    cache_seconds = settings.LIVE_PAGE_CACHE_SECONDS
+    @property
+    def cache_seconds(self) -> int:
+        # Read when rendering, not at import: settings may change after (tests do).
+        return settings.LIVE_PAGE_CACHE_SECONDS
 
 
-class HubLinkRss(Rss201rev2Feed):
-    """RSS with WebSub's rel="hub" link beside its rel="self" one."""
+class HubLink:
+    """WebSub's rel="hub" link beside the feed's rel="self" one."""
+
+    link_element = "link"
 
     def add_root_elements(self, handler):
         super().add_root_elements(handler)
         if self.feed.get("hub"):
-            handler.addQuickElement("atom:link", None, {"rel": "hub", "href": self.feed["hub"]})
+            handler.addQuickElement(
+                self.link_element, None, {"rel": "hub", "href": self.feed["hub"]}
+            )
 
 
-class HubLinkAtom(Atom1Feed):
-    def add_root_elements(self, handler):
-        super().add_root_elements(handler)
-        if self.feed.get("hub"):
-            handler.addQuickElement("link", "", {"rel": "hub", "href": self.feed["hub"]})
+class HubLinkRss(HubLink, Rss201rev2Feed):
+    link_element = "atom:link"  # RSS borrows Atom's, as for rel="self"
+
+
+class HubLinkAtom(HubLink, Atom1Feed):
+    pass
 
 
 class StoryRssFeed(CachedFeed):

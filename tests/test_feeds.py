@@ -6,6 +6,7 @@ from html.parser import HTMLParser
 
 import feedparser
 import pytest
+from django.core.cache import caches
 from django.urls import reverse
 from django.utils import timezone
 
@@ -248,6 +249,21 @@ def test_an_unchanged_feed_costs_no_query_and_answers_conditional_requests_with_
     assert changed.status_code == 200
     assert changed["ETag"] != etag
     assert b"Something new" in changed.content
+
+
+def test_a_story_feed_is_kept_as_long_as_the_settings_say(client, story, settings, monkeypatch):
+    # Read when rendering, not at import: a deployment's (or a test's) setting counts.
+    revisions = caches["revisions"]
+    kept_for = []
+    real_set = revisions.set
+    monkeypatch.setattr(
+        revisions,
+        "set",
+        lambda key, value, timeout: kept_for.append(timeout) or real_set(key, value, timeout),
+    )
+    settings.LIVE_PAGE_CACHE_SECONDS = 1234
+    assert client.get(reverse("coverage:story-rss", kwargs={"slug": "floods"})).status_code == 200
+    assert kept_for == [1234]
 
 
 def test_the_live_stories_feed_answers_conditional_requests(client, django_assert_num_queries):
