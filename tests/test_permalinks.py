@@ -66,6 +66,8 @@ def test_an_update_has_a_page_of_its_own_with_title_description_card_and_canonic
     assert tags["og:url"] == f"http://testserver{url}"
     assert tags["twitter:card"] == "summary"  # no image anywhere
     assert "og:image" not in tags
+    # One page heading, the story's, leading back to it (screen readers jump by it).
+    assert re.findall(r"<h1[^>]*>(.*?)</h1>", page, re.S) == ['<a href="/floods/">Floods live</a>']
     # The update itself, rendered as on the story page, and the way to its place there.
     assert f'id="update-{update.pk}"' in page
     assert "<strong>high street</strong>" in page
