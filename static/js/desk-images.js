@@ -74,7 +74,8 @@
   function take(state, file) {
     const refused = refusal(state, file);
     if (refused) {
-      say(state, refused, true);
+      const kept = state.input.files.length ? " The image chosen before stays." : "";
+      say(state, refused + kept, true);
       state.details.open = true;
       return;
     }
