@@ -120,8 +120,8 @@ def expect_preview(page: Page) -> None:
     expect(preview).to_be_visible()
     expect(preview).to_have_attribute("src", re.compile(r"^blob:"))
     expect(preview).to_have_attribute("alt", re.compile(r"\S"))
-    # The picture really decoded (a broken preview has no natural size).
-    assert preview.evaluate("img => img.complete && img.naturalWidth") == 96
+    # The picture really decodes (decode() waits for it; a broken one rejects).
+    assert preview.evaluate("img => img.decode().then(() => img.naturalWidth)") == 96
     expect(page.locator("#compose .desk-extras")).to_have_attribute("open", "")
     expect(page.locator("#compose [name=image_alt]")).to_be_focused()
     expect(page.locator("#compose .desk-image-status")).to_contain_text("Image added")
@@ -211,7 +211,8 @@ def test_a_pasted_image_is_previewed_and_published_with_its_alt_text(desk, serve
     open_story(reader, server, desk.story)
     picture = reader.locator(f"#update-{update.pk} img[alt='{IMAGE_FIELDS['image_alt']}']")
     expect(picture).to_be_visible()
-    assert picture.evaluate("img => img.complete && img.naturalWidth") == 96
+    picture.scroll_into_view_if_needed()  # it loads lazily
+    assert picture.evaluate("img => img.decode().then(() => img.naturalWidth)") == 96
     assert_not_reloaded(desk)
     assert_no_csp_violations(desk)
 
