@@ -326,7 +326,8 @@ SECURE_CSP = {
     "default-src": [CSP.SELF],
     "script-src": [CSP.SELF, CSP.NONCE],
     "style-src": [CSP.SELF],
-    "img-src": [CSP.SELF, "data:"],
+    # blob: the desk's preview of an image before it is posted (desk-images.js).
+    "img-src": [CSP.SELF, "data:", "blob:"],
     "connect-src": [CSP.SELF],
     # Video players, loaded only when a reader presses Play; nothing else is framed.
     "frame-src": ["https://www.youtube-nocookie.com", "https://player.vimeo.com"],

@@ -147,6 +147,8 @@ class ComposeForm(DeskForm):
         help_text="JPEG, PNG, GIF or WebP, up to 10 MB.",
         label="Image",
         validators=[validate_upload],
+        # The limit, for desk-images.js to say before an upload the server would refuse.
+        widget=forms.ClearableFileInput(attrs={"data-max-bytes": MAX_IMAGE_BYTES}),
     )
     # Required with an image (Embed.REQUIRED), checked in clean().
     image_caption = forms.CharField(max_length=500, required=False, label="Caption")
