@@ -134,7 +134,7 @@
     const el = event.detail.elt;
     if (!(el instanceof Element)) return;
     if (el.id === "compose" || el.classList.contains("is-editing")) {
-      const body = el.querySelector(".ProseMirror.desk-body, textarea.desk-body");
+      const body = el.querySelector(".ProseMirror.desk-body") || el.querySelector("textarea.desk-body");
       if (body && !el.querySelector(".errorlist")) body.focus();
       else el.querySelector(".errorlist, .errornote")?.scrollIntoView({ block: "center" });
     }
@@ -182,8 +182,11 @@
     if (menu?.open && !menu.contains(event.target)) menu.open = false;
   });
 
+  // The rich text box, else its textarea (a selector list would give whichever
+  // comes first in the page: the textarea, hidden while the box runs).
   function composeBody() {
-    return document.querySelector("#compose .ProseMirror.desk-body, #compose textarea.desk-body");
+    return document.querySelector("#compose .ProseMirror.desk-body") ||
+      document.querySelector("#compose textarea.desk-body");
   }
 
   // Typing in a field (or the rich text box, or a button's own keys) is never a shortcut.
