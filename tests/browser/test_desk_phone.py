@@ -4,7 +4,9 @@ screen, writing first, and posting and ending coverage done by touch.
 Phones are emulated with a touch screen (has_touch, so locator.tap() sends
 touch events) and is_mobile (Chromium honours the page's viewport meta tag
 as a phone does). The story holds an update in every state the desk shows,
-cards and an image among them (tests/browser/showcase.py).
+cards and an image among them (tests/browser/showcase.py). Also, at a phone's
+width and a desktop's: the stories list's desk link, and a row's Edit link and
+text links (a button's look, underlines).
 """
 
 import pytest
@@ -247,3 +249,41 @@ def test_the_stories_lists_desk_link_is_whole_and_on_one_line(server, logged_in,
         assert geometry["bottom"] - geometry["top"] >= TOUCH_TARGET, geometry
     # It looks like the button it is, not like the title's link beside it.
     assert link.evaluate("a => getComputedStyle(a).textDecorationLine") == "none"
+
+
+# How a row's controls are drawn: its Edit link beside its action buttons, and
+# its text links.
+ROW_LOOK = """row => {
+  const look = el => {
+    const s = getComputedStyle(el);
+    return {height: Math.round(el.getBoundingClientRect().height), padding: s.padding,
+            fontSize: s.fontSize, background: s.backgroundColor, color: s.color,
+            underline: s.textDecorationLine, radius: s.borderRadius};
+  };
+  return {
+    edit: look(row.querySelector('.desk-edit-link')),
+    button: look(row.querySelector('.desk-action-pin')),
+    links: [...row.querySelectorAll('a:not(.button)')]
+      .map(a => [a.textContent.trim(), look(a).underline]),
+  };
+}"""
+
+
+@pytest.mark.parametrize("width", [375, 1280])
+def test_a_rows_edit_link_looks_like_its_buttons_and_its_text_links_are_underlined(
+    server, logged_in, width
+):
+    story = make_story()
+    update = make_update(story, body="<p>A row.</p>")
+    desk = logged_in(make_editor(), viewport={"width": width, "height": 800})
+    open_desk(desk, server, story)
+    look = desk.locator(f"#desk-update-{update.pk}").evaluate(ROW_LOOK)
+    # Edit is a link (it works without JavaScript) but one of the row's buttons.
+    assert look["edit"] == look["button"], look
+    assert look["edit"]["underline"] == "none"
+    # The history, share and stamp links are told from text by more than colour.
+    assert {text for text, _ in look["links"]} >= {f"Version {update.version} · history"}
+    not_underlined = [text for text, underline in look["links"] if underline != "underline"]
+    assert not not_underlined, f"links without an underline: {not_underlined}"
+    if width < 768:
+        assert look["edit"]["height"] >= TOUCH_TARGET
