@@ -224,7 +224,7 @@ DESK_LINK_GEOMETRY = """(link) => {
 }"""
 
 
-@pytest.mark.parametrize("width", [375, 1280])
+@pytest.mark.parametrize("width", [320, 375, 1280])
 def test_the_stories_lists_desk_link_is_whole_and_on_one_line(server, logged_in, width):
     # A long title, the case that squeezed the link's column.
     make_story(
