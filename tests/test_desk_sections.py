@@ -200,7 +200,7 @@ def test_a_bad_cursor_is_a_400_with_a_message(client, story, editor, cursor):
 
 def test_end_coverage_is_two_steps_and_says_open_pages_stop_updating(client, story, editor):
     html = client.get(desk_url(story)).content.decode()
-    menu = html[html.index('id="desk-menu"') : html.index('id="compose"')]
+    menu = html[html.index('id="desk-menu"') : html.index('id="awaiting-title"')]
     # The first step only opens the second: End coverage is a disclosure, not a button.
     assert '<summary class="button desk-end">End coverage…</summary>' in menu
     assert "stops every reader's open page from updating" in menu
@@ -222,9 +222,9 @@ def test_end_coverage_is_two_steps_and_says_open_pages_stop_updating(client, sto
     assert story.status == Story.Status.ENDED
 
 
-def test_the_story_actions_are_in_one_menu_after_the_story_state(client, story, editor):
+def test_the_story_actions_are_in_one_menu_after_the_compose_box(client, story, editor):
     html = client.get(desk_url(story)).content.decode()
-    menu = html[html.index('<details class="desk-menu"') : html.index('id="compose"')]
+    menu = html[html.index('<details class="desk-menu"') : html.index('id="awaiting-title"')]
     for action in (
         "Reader page",
         "Story settings",
@@ -233,8 +233,11 @@ def test_the_story_actions_are_in_one_menu_after_the_story_state(client, story, 
         "Start next day's coverage",
     ):
         assert action in menu, action
-    # The menu comes before the compose box, folded (closed) by default.
+    # The story's state comes first, then the compose box (writing first, on a
+    # phone above all), then the menu, folded (closed) by default.
     assert '<details class="desk-menu" id="desk-menu">' in html
+    assert html.index('id="desk-story-status"') < html.index('id="compose"')
+    assert html.index('id="compose"') < html.index('id="desk-menu"')
 
 
 # Breadcrumbs, the stories list, the icon -------------------------------------------

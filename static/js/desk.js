@@ -74,19 +74,28 @@
       event.preventDefault();
       return;
     }
-    if (target.id === "desk-story-status") {
-      // Nor the story's box while someone is typing in it (the next day's title).
+    if (target.id === "desk-story-actions") {
+      // Nor the story's actions while someone is typing in them (the next day's title).
       if (target.contains(document.activeElement) && document.activeElement.matches("input")) {
         event.preventDefault();
         return;
       }
       // A menu (or the End coverage step) left open stays open in the new one.
-      const incoming = event.detail.fragment.querySelector("#desk-story-status") ||
+      const incoming = event.detail.fragment.querySelector("#desk-story-actions") ||
         event.detail.fragment.firstElementChild;
       for (const open of target.querySelectorAll("details[open][id]")) {
         incoming?.querySelector("#" + open.id)?.setAttribute("open", "");
       }
       revealShortcuts(incoming);
+      // And the keyboard's place in it stays where it was (a colleague's post
+      // must not throw someone half way to End coverage back to the top).
+      const focused = document.activeElement;
+      if (incoming && focused !== target && target.contains(focused)) {
+        const same = [...incoming.querySelectorAll(focused.tagName)].find(
+          (el) => el.textContent.trim() === focused.textContent.trim(),
+        );
+        if (same) setTimeout(() => same.isConnected && same.focus());
+      }
     }
   });
 
@@ -125,7 +134,7 @@
     const el = event.detail.elt;
     if (!(el instanceof Element)) return;
     if (el.id === "compose" || el.classList.contains("is-editing")) {
-      const body = el.querySelector(".ProseMirror.desk-body, textarea.desk-body");
+      const body = el.querySelector(".ProseMirror.desk-body") || el.querySelector("textarea.desk-body");
       if (body && !el.querySelector(".errorlist")) body.focus();
       else el.querySelector(".errorlist, .errornote")?.scrollIntoView({ block: "center" });
     }
@@ -173,8 +182,11 @@
     if (menu?.open && !menu.contains(event.target)) menu.open = false;
   });
 
+  // The rich text box, else its textarea (a selector list would give whichever
+  // comes first in the page: the textarea, hidden while the box runs).
   function composeBody() {
-    return document.querySelector("#compose .ProseMirror.desk-body, #compose textarea.desk-body");
+    return document.querySelector("#compose .ProseMirror.desk-body") ||
+      document.querySelector("#compose textarea.desk-body");
   }
 
   // Typing in a field (or the rich text box, or a button's own keys) is never a shortcut.
