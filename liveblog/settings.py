@@ -326,8 +326,7 @@ SECURE_CSP = {
     "default-src": [CSP.SELF],
     "script-src": [CSP.SELF, CSP.NONCE],
     "style-src": [CSP.SELF],
-    # blob: the desk's preview of an image before it is posted (desk-images.js).
-    "img-src": [CSP.SELF, "data:", "blob:"],
+    "img-src": [CSP.SELF, "data:"],
     "connect-src": [CSP.SELF],
     # Video players, loaded only when a reader presses Play; nothing else is framed.
     "frame-src": ["https://www.youtube-nocookie.com", "https://player.vimeo.com"],

@@ -87,10 +87,17 @@ def test_the_form_swapped_in_after_a_refused_image_has_them_too(client, story, e
     assert not Update.objects.exists()
 
 
+def without_nonce(policy: str) -> str:
+    return re.sub(r"'nonce-[^']+'", "'nonce'", policy)  # a new one per response
+
+
 def test_the_policy_lets_the_desk_show_a_preview_from_this_machine(client, story, editor):
     response = client.get(reverse("admin:coverage_story_desk", args=[story.pk]))
     policy = response["Content-Security-Policy"]
     img_src = next(d for d in policy.split(";") if d.strip().startswith("img-src")).split()
     assert "blob:" in img_src
-    # Nothing else was opened up by it.
+    # Nothing else was opened up by it, and only the desk is.
     assert "'unsafe-inline'" not in policy
+    reader_policy = client.get(story.get_absolute_url())["Content-Security-Policy"]
+    assert "blob:" not in reader_policy
+    assert without_nonce(policy.replace(" blob:", "")) == without_nonce(reader_policy)
