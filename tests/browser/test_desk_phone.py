@@ -287,3 +287,17 @@ def test_a_rows_edit_link_looks_like_its_buttons_and_its_text_links_are_underlin
     assert not not_underlined, f"links without an underline: {not_underlined}"
     if width < 768:
         assert look["edit"]["height"] >= TOUCH_TARGET
+
+
+def test_on_a_phone_the_extras_still_show_that_they_open(server, logged_in):
+    # Made a flex box to be finger-sized, the summary loses its disclosure
+    # triangle; the desk draws one, pointing down once open.
+    story = make_story()
+    desk = phone(logged_in, make_editor(), PHONES["375x812"])
+    open_desk(desk, server, story)
+    summary = desk.locator("#compose .desk-extras > summary")
+    marker = "el => getComputedStyle(el, '::before').content"
+    assert summary.evaluate(marker) == '"▸"'
+    summary.tap()
+    expect(desk.locator("#compose .desk-extras")).to_have_attribute("open", "")
+    assert summary.evaluate(marker) == '"▾"'
