@@ -27,6 +27,7 @@ EDITOR_USERNAME = "editor"  # seed_demo's EDITOR_USERNAME
 WIDTHS = (375, 1280)
 SCHEMES = ("light", "dark")
 HEIGHT = 900
+DESK_HEIGHT = 1500  # the compose box and the first updates below it
 
 
 def file_name(width: int, scheme: str, screen: str = "story") -> Path:
@@ -48,7 +49,7 @@ def shoot_desk(browser, base_url: str, password: str) -> int:
     """Log in as the demo's editor, open the story's desk from the stories list
     as an editor would, and take it at both widths."""
     for width in WIDTHS:
-        context = browser.new_context(viewport={"width": width, "height": HEIGHT})
+        context = browser.new_context(viewport={"width": width, "height": DESK_HEIGHT})
         page = context.new_page()
         page.goto(base_url + "/admin/login/")
         page.fill("#id_username", EDITOR_USERNAME)
