@@ -52,13 +52,27 @@ class StoryQuerySet(models.QuerySet):
         )
 
 
+# Addresses the site answers before a story's (liveblog/urls.py, coverage/urls.py,
+# the web server's /media/): a story given one could never be reached.
+RESERVED_SLUGS = frozenset({"admin", "search", "media"})
+
+
+def validate_free_slug(slug: str) -> None:
+    if slug in RESERVED_SLUGS:
+        raise ValidationError(
+            "“%(slug)s” is an address the site itself uses; choose another slug.",
+            code="reserved",
+            params={"slug": slug},
+        )
+
+
 class Story(models.Model):
     class Status(models.TextChoices):
         DRAFT = "draft", "Draft"
         LIVE = "live", "Live"
         ENDED = "ended", "Ended"
 
-    slug = models.SlugField(max_length=120, unique=True)
+    slug = models.SlugField(max_length=120, unique=True, validators=[validate_free_slug])
     title = models.CharField(max_length=200)
     standfirst = models.TextField(
         blank=True, help_text="Lead text under the headline, one paragraph per line."

@@ -402,3 +402,15 @@ def test_admin_actions_racing_desk_edits_lose_nothing():
     # One version per change, each with its own number.
     versions = list(update.versions.exclude(action="original").values_list("version", flat=True))
     assert len(versions) == len(set(versions))
+
+
+@pytest.mark.parametrize("slug", ["search", "admin", "media"])
+def test_a_story_cannot_take_an_address_the_site_uses(editor_client, slug):
+    # /search/ and /admin/ answer before any story: one there could never be read.
+    response = editor_client.post(
+        reverse("admin:coverage_story_add"),
+        {"title": "Search for the missing walker", "slug": slug, "status": "draft"},
+    )
+    assert response.status_code == 200
+    assert "is an address the site itself uses; choose another slug." in response.content.decode()
+    assert not Story.objects.exists()

@@ -446,6 +446,7 @@ def test_stdin_that_is_not_utf8_is_refused():
     [
         ({"slug": "not a slug"}, r"--slug 'not a slug' is not a slug"),
         ({"slug": "x" * 121}, r"--slug is longer than 120"),
+        ({"slug": "search"}, r"--slug: “search” is an address the site itself uses"),
         ({"title": "  "}, r"--title must not be empty"),
     ],
 )

@@ -37,7 +37,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.core.validators import validate_slug
 
 from coverage import publishing
-from coverage.models import Embed, Story, Update
+from coverage.models import Embed, Story, Update, validate_free_slug
 from coverage.sanitize import plain_text
 from coverage.textformat import ParsedStory, TextFormatError, parse
 
@@ -120,6 +120,10 @@ class Command(BaseCommand):
             raise CommandError(
                 f"--slug {slug!r} is not a slug: use letters, numbers, hyphens or underscores."
             ) from None
+        try:
+            validate_free_slug(slug)
+        except ValidationError as error:
+            raise CommandError(f"--slug: {error.messages[0]}") from None
         if len(slug) > field_limit(Story, "slug"):
             raise CommandError(f"--slug is longer than {field_limit(Story, 'slug')} characters.")
         if not title:
