@@ -23,6 +23,8 @@ ROLES = {
         ),
         "publish_update",
         "run_story",
+        # Editors take a wrong card off an update (migration 0010).
+        "delete_embed",
         # Editors name the newsroom's writers (migration 0007).
         *(f"{verb}_byline" for verb in ("add", "change", "view", "delete")),
     ],

@@ -11,7 +11,14 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from coverage.models import Embed, Story, Update
-from tests.factories import admin_update_form, make_editor, make_story, make_update, retract
+from tests.factories import (
+    admin_update_form,
+    make_editor,
+    make_embed,
+    make_story,
+    make_update,
+    retract,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -73,6 +80,40 @@ def test_embeds_are_added_inline(editor_client):
     embed = Embed.objects.get()
     assert embed.update == Update.objects.get()
     assert embed.author_name == "Coastguard"
+
+
+def test_an_editor_takes_a_wrong_card_off_an_update(editor_client):
+    story = make_story(slug="floods")
+    update = make_update(story, body="<p>The coastguard says stay away.</p>")
+    wrong = make_embed(update, url="https://x.com/someone_else/status/1", text="Wrong post")
+    update.refresh_from_db()
+    assert "Wrong post" in editor_client.get("/floods/").content.decode()
+    url = reverse("admin:coverage_update_change", args=[update.pk])
+    assert 'name="embeds-0-DELETE"' in editor_client.get(url).content.decode()
+    form = admin_update_form(
+        story,
+        body=update.body,
+        loaded_version=str(update.version),
+        **{
+            "embeds-TOTAL_FORMS": "1",
+            "embeds-INITIAL_FORMS": "1",
+            "embeds-0-id": str(wrong.pk),
+            "embeds-0-update": str(update.pk),
+            "embeds-0-position": "0",
+            "embeds-0-kind": wrong.kind,
+            "embeds-0-url": wrong.url,
+            "embeds-0-text": wrong.text,
+            "embeds-0-DELETE": "on",
+        },
+    )
+    response = editor_client.post(url, form)
+    assert response.status_code == 302, response.content.decode()
+    assert not Embed.objects.exists()
+    # One write: the update's version moved on by one, and readers' pages lose the card.
+    before = update.version
+    update.refresh_from_db()
+    assert update.version == before + 1
+    assert "Wrong post" not in editor_client.get("/floods/").content.decode()
 
 
 def test_embed_urls_must_be_http(editor_client):
