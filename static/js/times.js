@@ -75,8 +75,19 @@
     line.textContent = dayFormat.format(date) + year;
   }
 
+  // The story's date in its header follows too: the datelines are counted from
+  // it, so in Tokyo a story begun at 2000 GMT on the 24th is the 25th's.
+  function showStoryDate(el) {
+    // Its own key: showTime takes any element with data-gmt for a GMT stamp.
+    if (el.dataset.gmtDay === undefined) el.dataset.gmtDay = el.textContent;
+    const date = new Date(el.dateTime);
+    if (Number.isNaN(date.getTime())) return;
+    el.textContent = local ? `${dayFormat.format(date)} ${date.getFullYear()}` : el.dataset.gmtDay;
+  }
+
   function apply(root) {
     for (const el of root.querySelectorAll("time[datetime]")) showTime(el);
+    for (const el of root.querySelectorAll("time.story-date[datetime]")) showStoryDate(el);
     const updates = document.querySelector("[data-started]");
     const started = updates && new Date(updates.dataset.started);
     if (started && !Number.isNaN(started.getTime())) {

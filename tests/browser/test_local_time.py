@@ -114,3 +114,17 @@ def test_datelines_follow_the_readers_days(server, new_context):
     expect(late_line).to_have_count(0)
     expect(early_line).to_have_text("Monday 23 November")
     expect(early_line).to_be_visible()
+
+
+def test_the_storys_date_follows_the_readers_day(server, new_context):
+    tokyo = new_context(timezone_id="Asia/Tokyo", locale="en-GB").new_page()
+    # 2000 GMT on the 24th is 0500 on the 25th in Tokyo: there, the story is the 25th's.
+    story = make_story(started_at=at("2026-11-24T20:00"))
+    make_update(story, published_at=at("2026-11-24T21:00"))
+    open_story(tokyo, server, story)
+    date = tokyo.locator(".story-head time.story-date")
+    expect(date).to_have_text("Tuesday 24 November 2026")
+    tokyo.locator(".time-toggle").click()
+    expect(date).to_have_text("Wednesday 25 November 2026")
+    tokyo.locator(".time-toggle").click()
+    expect(date).to_have_text("Tuesday 24 November 2026")
