@@ -16,7 +16,7 @@ from django.db.models import Count, Q
 from django.http import HttpResponseRedirect
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.html import format_html, strip_tags
+from django.utils.html import format_html
 from django.utils.text import Truncator
 
 from coverage import publishing
@@ -24,6 +24,7 @@ from coverage.desk import Desk
 from coverage.forms import EmbedForm
 from coverage.models import TIME_ORDER, Byline, Embed, Story, Update
 from coverage.permissions import can_edit, can_publish, can_run_story
+from coverage.sanitize import body_text
 
 
 class BoundedChangeList(ChangeList):
@@ -280,7 +281,7 @@ class UpdateAdmin(admin.ModelAdmin):
 
     @admin.display(description="Update")
     def summary(self, update):
-        return update.headline or Truncator(strip_tags(update.body)).chars(80)
+        return update.headline or Truncator(body_text(update.body)).chars(80)
 
     @admin.display(boolean=True, description="Retracted", ordering="retracted_at")
     def is_retracted(self, update):

@@ -11,7 +11,6 @@ version and tells readers. ``save()`` only normalises a row's own fields.
 """
 
 import datetime as dt
-import html
 import re
 
 from django.conf import settings
@@ -22,11 +21,10 @@ from django.db.models import F, Q, Subquery
 from django.db.models.functions import Coalesce
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.html import strip_tags
 from django.utils.text import Truncator
 
 from coverage.images import RandomName, validate_upload
-from coverage.sanitize import sanitize_html
+from coverage.sanitize import body_text, sanitize_html
 
 web_url_validator = URLValidator(schemes=["http", "https"])
 
@@ -333,7 +331,7 @@ class Update(models.Model):
     @property
     def summary_text(self) -> str:
         """What the key events box calls it: the headline, else its first words."""
-        return self.headline or Truncator(strip_tags(self.body)).words(12)
+        return self.headline or Truncator(body_text(self.body)).words(12)
 
     @property
     def title(self) -> str:
@@ -341,8 +339,7 @@ class Update(models.Model):
         the headline, else "UPDATE 1941 GMT — its first words"."""
         if self.headline:
             return self.headline
-        # Through the allow-list first: a row saved before a rule change may hold a script.
-        words = Truncator(html.unescape(strip_tags(sanitize_html(self.body)))).words(TITLE_WORDS)
+        words = Truncator(body_text(self.body)).words(TITLE_WORDS)
         return f"UPDATE {self.stamp} — {words}" if words else f"UPDATE {self.stamp}"
 
     @property

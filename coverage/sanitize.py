@@ -1,9 +1,11 @@
 """Text hygiene: the allow-list every piece of rich text passes through (on save and on
-output), and the one cleaner for plain text."""
+output), the one cleaner for plain text, and an update's text without its markup."""
 
+import html
 import re
 
 import nh3
+from django.utils.html import strip_tags
 
 ALLOWED_TAGS = {
     "p",
@@ -91,3 +93,16 @@ def plain_text(text: str, *, keep_lines: bool = False) -> str:
         return " ".join(text.split())
     lines = "\n".join(" ".join(line.split()) for line in text.splitlines())
     return re.sub(r"\n{3,}", "\n\n", lines).strip()
+
+
+# Block ends become line breaks, so paragraphs' and list items' words do not run together.
+_BLOCK_END = re.compile(r"<(?:/p|br|/li|/h[1-6]|/blockquote|/pre)\b[^>]*>", re.IGNORECASE)
+
+
+def body_text(body_html: str, *, keep_lines: bool = False) -> str:
+    """An update's text as the page shows it, without markup: through the
+    allow-list again (as on output: a row saved before a rule change may hold a
+    script), entities decoded, each paragraph, list item or line break a line
+    (kept with keep_lines, else a space)."""
+    text = html.unescape(strip_tags(_BLOCK_END.sub("\n", sanitize_html(body_html))))
+    return plain_text(text, keep_lines=keep_lines)

@@ -137,6 +137,13 @@ def test_search_finds_published_updates_of_public_stories_by_their_words(client)
     assert "1 update found" in get(client, SEARCH, q="reservoir falling")
 
 
+def test_a_snippet_keeps_the_space_between_paragraphs(client):
+    story = make_story(title="Floods live", slug="floods")
+    make_update(story, body="<p>The reservoir is full.</p><p>Gates open at noon.</p>")
+    html = get(client, SEARCH, q="reservoir")
+    assert "The <mark>reservoir</mark> is full. Gates open at noon." in html
+
+
 def test_search_results_escape_the_query_and_the_text(client):
     story = make_story()
     update = make_update(story, body="<p>Police say &lt;img src=x onerror=alert(1)&gt; here</p>")

@@ -191,6 +191,13 @@ def test_hostile_standfirst_stays_text_in_live_stories_feed(client):
         assert "Police say &lt;img" in html
 
 
+def test_an_untitled_updates_paragraphs_and_list_items_keep_their_spaces(client):
+    story = make_story(slug="words")
+    update = make_update(story, body="<p>Roads shut:</p><ul><li>A3</li><li>B12</li></ul>")
+    _, root = fetch(client, "story-rss", "words")
+    assert root.findtext("channel/item/title") == f"UPDATE {update.stamp} — Roads shut: A3 B12"
+
+
 def test_a_long_update_without_a_headline_is_titled_by_its_first_words(client):
     story = make_story(slug="words")
     body = "<p>Police have closed the high street &amp; the bridge after a fire at a warehouse.</p>"

@@ -1,14 +1,13 @@
-import html
 import re
 
 from django import template
 from django.conf import settings
-from django.utils.html import escape, format_html, strip_tags
+from django.utils.html import escape, format_html
 from django.utils.safestring import mark_safe
 
 from coverage import seo
 from coverage.models import Update, search_words
-from coverage.sanitize import plain_text, sanitize_html
+from coverage.sanitize import body_text, sanitize_html
 
 register = template.Library()
 
@@ -50,7 +49,7 @@ def search_snippet(update, query):
     """Some thirty words of the update's text around the first word searched for,
     each searched word marked. Plain text, escaped: a cut through the body's HTML
     could leave half a tag."""
-    text = plain_text(html.unescape(strip_tags(update.body)))
+    text = body_text(update.body)
     # Stems, roughly, so "floods" marks "flooding" as full-text search finds it.
     stems = [re.sub(r"(ing|ed|es|s)$", "", word) or word for word in search_words(query)]
     if not stems:
