@@ -2,6 +2,8 @@ import pytest
 from django.core.cache import caches
 from django.test import Client, TestCase
 
+from tests.factories import make_editor, make_story
+
 
 @pytest.fixture(autouse=True)
 def clear_cache():
@@ -45,3 +47,17 @@ class CommittingClient(Client):
 @pytest.fixture
 def client():
     return CommittingClient()
+
+
+@pytest.fixture
+def story():
+    """A live story (test modules with their own needs define their own)."""
+    return make_story(title="Floods")
+
+
+@pytest.fixture
+def editor(client):
+    """An editor, logged in on the test client."""
+    user = make_editor()
+    client.force_login(user)
+    return user

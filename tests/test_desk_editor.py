@@ -20,7 +20,7 @@ from coverage.sanitize import (
     ALLOWED_URL_SCHEMES,
     EDITOR_EXTENSIONS,
 )
-from tests.factories import make_editor, make_story, make_update
+from tests.factories import make_update
 
 pytestmark = pytest.mark.django_db
 
@@ -34,18 +34,6 @@ READ_AS_OTHERS = {"b", "i"}
 # update, and the rest is not how the newsroom writes. Editing such a body in the
 # desk shows it without them before anything is saved.
 NOT_IN_THE_EDITOR = {"h2", "h3", "h4", "u", "s", "sub", "sup", "cite", "q"}
-
-
-@pytest.fixture
-def story():
-    return make_story(title="Floods")
-
-
-@pytest.fixture
-def editor(client):
-    user = make_editor()
-    client.force_login(user)
-    return user
 
 
 def compose(client, story, body, headers=None, **fields):

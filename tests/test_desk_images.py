@@ -16,21 +16,8 @@ from django.urls import reverse
 
 from coverage.desk.forms import MAX_IMAGE_BYTES
 from coverage.models import Update
-from tests.factories import make_editor, make_story
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def story():
-    return make_story(title="Floods")
-
-
-@pytest.fixture
-def editor(client):
-    user = make_editor()
-    client.force_login(user)
-    return user
 
 
 def desk_page(client, story) -> str:

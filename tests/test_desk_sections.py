@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from coverage.desk import rows
 from coverage.models import Story
-from tests.factories import make_editor, make_story, make_update, retract
+from tests.factories import make_update, retract
 
 pytestmark = pytest.mark.django_db
 
@@ -45,18 +45,6 @@ def section(html: str, name: str) -> str:
 
 def row_ids(html: str) -> list[int]:
     return [int(pk) for pk in ROW_ID.findall(html)]
-
-
-@pytest.fixture
-def story():
-    return make_story(title="Floods")
-
-
-@pytest.fixture
-def editor(client):
-    user = make_editor()
-    client.force_login(user)
-    return user
 
 
 # Retracted ---------------------------------------------------------------------

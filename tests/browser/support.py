@@ -32,6 +32,10 @@ document.addEventListener("securitypolicyviolation", (event) => {
 # Pages ---------------------------------------------------------------------
 
 
+# The two screens the desk is tried on: an editor's laptop and a reporter's phone.
+DESK_SIZES = {"desktop": {"width": 1280, "height": 800}, "phone": {"width": 375, "height": 812}}
+
+
 def log_in(page: Page, server: str, username: str, password: str = PASSWORD) -> None:
     """Log in through the admin's login form, as a person would."""
     page.goto(server + "/admin/login/")

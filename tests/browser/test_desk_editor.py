@@ -17,6 +17,7 @@ from coverage.desk.text import same_body
 from coverage.models import Update
 from coverage.sanitize import sanitize_html
 from tests.browser.support import (
+    DESK_SIZES,
     assert_no_csp_violations,
     assert_not_reloaded,
     body_editor,
@@ -28,7 +29,7 @@ from tests.factories import edit, make_editor, make_story, make_update
 
 pytestmark = pytest.mark.browser
 
-SIZES = {"desktop": {"width": 1280, "height": 800}, "phone": {"width": 375, "height": 812}}
+SIZES = DESK_SIZES
 REL = ' rel="noopener noreferrer nofollow"'
 
 # What Google Docs puts on the clipboard (abridged): everything in a <b> that is

@@ -21,6 +21,7 @@ from playwright.sync_api import Page, expect
 from coverage.models import Embed, Update
 from tests.browser.axe import axe_source, describe, failing, run_axe
 from tests.browser.support import (
+    DESK_SIZES,
     assert_no_csp_violations,
     assert_not_reloaded,
     body_editor,
@@ -32,7 +33,7 @@ from tests.factories import make_editor, make_story
 
 pytestmark = pytest.mark.browser
 
-SIZES = {"desktop": {"width": 1280, "height": 800}, "phone": {"width": 375, "height": 812}}
+SIZES = DESK_SIZES
 IMAGE_FIELDS = {
     "image_alt": "Sandbags stacked across a shop door",
     "image_caption": "Shops on the high street at noon.",
