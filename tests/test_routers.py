@@ -16,7 +16,7 @@ from django.test.utils import CaptureQueriesContext
 from coverage import live, routers
 from coverage.models import Story, Update
 from coverage.routers import ReplicaRouter
-from tests.factories import make_embed, make_story, make_update
+from tests.factories import make_editor, make_embed, make_story, make_update
 
 
 @pytest.fixture
@@ -127,3 +127,30 @@ def test_a_poll_reads_its_changes_from_the_primary(replica, client):
     assert "New" in response.text
     assert '"coverage_update"' in sql(primary)
     assert secondary.captured_queries == []
+
+
+def test_editors_read_the_primary_on_the_desk_and_in_the_admin(replica, client):
+    # A lagging replica would hide the post an editor just made from their desk,
+    # lose a desk poll's changes, and give the lock an old version to compare.
+    story = make_story(slug="desked")
+    update = make_update(story, body="<p>Posted</p>")
+    client.force_login(make_editor())
+    revision = Story.objects.get(pk=story.pk).revision
+    pages = [
+        f"/admin/coverage/story/{story.pk}/desk/",
+        f"/admin/coverage/story/{story.pk}/desk/poll/?since={revision - 1}",
+        f"/admin/coverage/story/{story.pk}/desk/updates/{update.pk}/edit/",
+        f"/admin/coverage/update/{update.pk}/change/",
+    ]
+    for url in pages:
+        primary, secondary = captured()
+        with primary, secondary:
+            response = client.get(url)
+        assert response.status_code == 200, url
+        assert '"coverage_update"' in sql(primary), url
+        assert secondary.captured_queries == [], (url, sql(secondary))
+    # Readers still read the replica.
+    primary, secondary = captured()
+    with primary, secondary:
+        assert client.get("/desked/").status_code == 200
+    assert '"coverage_update"' in sql(secondary)
