@@ -7,17 +7,20 @@ import os
 import shutil
 
 import pytest
-from playwright.sync_api import sync_playwright
+from playwright.sync_api import Page, sync_playwright
 
 from tests.browser.support import (
     CSP_WATCH,
+    DESK_SIZES,
     FEW_POLLS_MS,
     INSTALL_CHROMIUM,
     POLL_SECONDS,
     log_in,
+    open_desk,
     skip_banner,
     skip_verdict,
 )
+from tests.factories import make_editor, make_story
 
 # Playwright's sync API runs an event loop in the test thread, so Django would
 # refuse ORM calls from test code while a browser is open (SynchronousOnlyOperation).
@@ -144,3 +147,13 @@ def pytest_terminal_summary(terminalreporter):
 def reader(new_context):
     """A reader's page, at 1280 px."""
     return new_context().new_page()
+
+
+@pytest.fixture(params=list(DESK_SIZES))
+def desk(request, server, logged_in) -> Page:
+    """An editor's desk on a story, at desktop or phone size (page.story is the story)."""
+    story = make_story(title="Floods")
+    page = logged_in(make_editor(), viewport=DESK_SIZES[request.param])
+    open_desk(page, server, story)
+    page.story = story
+    return page

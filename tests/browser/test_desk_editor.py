@@ -17,7 +17,6 @@ from coverage.desk.text import same_body
 from coverage.models import Update
 from coverage.sanitize import sanitize_html
 from tests.browser.support import (
-    DESK_SIZES,
     assert_no_csp_violations,
     assert_not_reloaded,
     body_editor,
@@ -29,7 +28,6 @@ from tests.factories import edit, make_editor, make_story, make_update
 
 pytestmark = pytest.mark.browser
 
-SIZES = DESK_SIZES
 REL = ' rel="noopener noreferrer nofollow"'
 
 # What Google Docs puts on the clipboard (abridged): everything in a <b> that is
@@ -83,16 +81,6 @@ WORD_HTML = (
     "<![if !supportLists]><span style='font-family:Symbol'>·<span>&nbsp; </span></span>"
     "<![endif]>First point<o:p></o:p></p><!--EndFragment--></body></html>"
 )
-
-
-@pytest.fixture(params=list(SIZES))
-def desk(request, server, logged_in) -> Page:
-    """An editor's desk on a story, at desktop or phone size."""
-    story = make_story(title="Floods")
-    page = logged_in(make_editor(), viewport=SIZES[request.param])
-    open_desk(page, server, story)
-    page.story = story
-    return page
 
 
 def editor_html(page: Page, within: str = "#compose") -> str:

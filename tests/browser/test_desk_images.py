@@ -33,7 +33,6 @@ from tests.factories import make_editor, make_story
 
 pytestmark = pytest.mark.browser
 
-SIZES = DESK_SIZES
 IMAGE_FIELDS = {
     "image_alt": "Sandbags stacked across a shop door",
     "image_caption": "Shops on the high street at noon.",
@@ -157,16 +156,6 @@ def record_progress(page: Page) -> None:
             });
         }"""
     )
-
-
-@pytest.fixture(params=list(SIZES))
-def desk(request, server, logged_in) -> Page:
-    """An editor's desk on a story, at desktop or phone size."""
-    story = make_story(title="Floods")
-    page = logged_in(make_editor(), viewport=SIZES[request.param])
-    open_desk(page, server, story)
-    page.story = story
-    return page
 
 
 # Paste, preview, progress, publish -------------------------------------------
@@ -316,14 +305,14 @@ def test_what_the_server_refuses_is_the_forms_error_and_the_text_stays(desk):
 # Accessibility, and without JavaScript ----------------------------------------
 
 
-@pytest.mark.parametrize("size", list(SIZES))
+@pytest.mark.parametrize("size", list(DESK_SIZES))
 def test_the_preview_has_no_serious_accessibility_violations(server, logged_in, size):
     axe_source()  # skip (or fail in CI) before any set-up when axe-core is missing
     story = make_story(title="Floods")
     editor = make_editor()
     found = []
     for scheme in ("light", "dark"):
-        page = logged_in(editor, viewport=SIZES[size], color_scheme=scheme)
+        page = logged_in(editor, viewport=DESK_SIZES[size], color_scheme=scheme)
         open_desk(page, server, story)
         paste_file(page, PNG)
         expect_preview(page)
