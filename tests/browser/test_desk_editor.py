@@ -399,3 +399,34 @@ def test_a_poll_landing_while_the_edit_form_loads_does_not_drop_it(desk, server)
     expect(desk.locator(row)).to_have_class(re.compile("is-editing"))
     expect(desk.locator(f"{row} .prose-menubar")).to_have_count(1)
     assert_not_reloaded(desk)
+
+
+def test_a_poll_landing_the_moment_the_edit_form_arrives_does_not_drop_it(desk, server):
+    # For a tick after a swap, htmx dresses the new row in the old one's
+    # attributes (it settles the attributes of an element whose id stays): the
+    # edit form's row has no is-editing class yet. A poll's row landing then
+    # (as CI saw) must still leave the form alone.
+    update = make_update(desk.story, body="<p>Roads closed.</p>")
+    open_desk(desk, server, desk.story)
+    row = f"#desk-update-{update.pk}"
+    plain_row = desk.locator(row).evaluate("el => el.outerHTML")
+    desk.evaluate(
+        """([html, row]) => {
+            const oob = html.replace('class="desk-row', 'hx-swap-oob="true" class="desk-row');
+            document.body.addEventListener("htmx:afterSwap", function once(event) {
+                if (!event.detail.requestConfig?.path.includes("/edit/")) return;
+                document.body.removeEventListener("htmx:afterSwap", once);
+                const arrived = document.querySelector(row);
+                window.__lookedPlain = !arrived.classList.contains("is-editing");
+                htmx.swap(document.body, oob, {swapStyle: "none"});  // the poll's answer, now
+            });
+        }""",
+        [plain_row, row],
+    )
+    desk.locator(row).get_by_role("link", name="Edit").click()
+    expect(desk.locator(row)).to_have_class(re.compile("is-editing"))
+    expect(desk.locator(f"{row} .prose-menubar")).to_have_count(1)
+    assert desk.evaluate("window.__lookedPlain"), (
+        "htmx no longer settles attributes: simplify desk.js"
+    )
+    assert_not_reloaded(desk)
