@@ -8,11 +8,6 @@
   "use strict";
 
   const isRow = (el) => el && el.nodeType === 1 && el.classList.contains("desk-row");
-  // By its form, not only its class: for a tick after htmx swaps a row in, the
-  // new element wears the old one's attributes (htmx settles attributes of
-  // elements whose id stays, restoring them a tick later), so a row whose edit
-  // form just arrived still looks like the plain row it replaced.
-  const isEditing = (row) => row.classList.contains("is-editing") || !!row.querySelector(".desk-edit-form");
 
   // The clock shows the server's GMT time, corrected for this machine's clock.
   const clock = document.getElementById("gmt-clock");
@@ -64,7 +59,7 @@
     const target = event.detail.target;
     // Never replace a row someone is editing here: tell them instead. Their
     // save then meets the other version (the server refuses a stale one).
-    if (isRow(target) && isEditing(target)) {
+    if (isRow(target) && target.classList.contains("is-editing")) {
       event.preventDefault();
       const incoming = event.detail.fragment.firstElementChild;
       if (incoming && Number(incoming.dataset.version) > Number(target.dataset.version)) {

@@ -402,10 +402,10 @@ def test_a_poll_landing_while_the_edit_form_loads_does_not_drop_it(desk, server)
 
 
 def test_a_poll_landing_the_moment_the_edit_form_arrives_does_not_drop_it(desk, server):
-    # For a tick after a swap, htmx dresses the new row in the old one's
-    # attributes (it settles the attributes of an element whose id stays): the
-    # edit form's row has no is-editing class yet. A poll's row landing then
-    # (as CI saw) must still leave the form alone.
+    # By default htmx dresses a swapped-in element in its predecessor's class
+    # for a tick (attribute settling), so the edit form's row looked plain and a
+    # poll's row landing then (as CI saw) replaced it. The pages turn settling
+    # off (attributesToSettle in the htmx config): the row is editing at once.
     update = make_update(desk.story, body="<p>Roads closed.</p>")
     open_desk(desk, server, desk.story)
     row = f"#desk-update-{update.pk}"
@@ -417,7 +417,7 @@ def test_a_poll_landing_the_moment_the_edit_form_arrives_does_not_drop_it(desk, 
                 if (!event.detail.requestConfig?.path.includes("/edit/")) return;
                 document.body.removeEventListener("htmx:afterSwap", once);
                 const arrived = document.querySelector(row);
-                window.__lookedPlain = !arrived.classList.contains("is-editing");
+                window.__editingAtOnce = arrived.classList.contains("is-editing");
                 htmx.swap(document.body, oob, {swapStyle: "none"});  // the poll's answer, now
             });
         }""",
@@ -426,7 +426,5 @@ def test_a_poll_landing_the_moment_the_edit_form_arrives_does_not_drop_it(desk, 
     desk.locator(row).get_by_role("link", name="Edit").click()
     expect(desk.locator(row)).to_have_class(re.compile("is-editing"))
     expect(desk.locator(f"{row} .prose-menubar")).to_have_count(1)
-    assert desk.evaluate("window.__lookedPlain"), (
-        "htmx no longer settles attributes: simplify desk.js"
-    )
+    assert desk.evaluate("window.__editingAtOnce"), "the row wore the old one's class"
     assert_not_reloaded(desk)
