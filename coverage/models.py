@@ -70,6 +70,19 @@ class Story(models.Model):
         LIVE = "live", "Live"
         ENDED = "ended", "Ended"
 
+    class PollMode(models.TextChoices):
+        """How often open pages ask for news: the desk slows or pauses them
+        (a story gone quiet, or a server in trouble) and they obey within a poll."""
+
+        NORMAL = "normal", "Normal"
+        SLOW = "slow", "Slow"
+        PAUSED = "paused", "Paused"
+
+    class ReadingOrder(models.TextChoices):
+        NEWEST_FIRST = "newest", "Newest first"
+        # Q&As, sports, timelines: read from the top, new updates at the bottom.
+        OLDEST_FIRST = "oldest", "Oldest first"
+
     slug = models.SlugField(max_length=120, unique=True, validators=[validate_free_slug])
     title = models.CharField(max_length=200)
     standfirst = models.TextField(
@@ -96,6 +109,16 @@ class Story(models.Model):
     )
     original_entry = models.TextField(
         blank=True, help_text="The story's first entry, shown at the bottom of the page."
+    )
+    poll_mode = models.CharField(
+        "reader polling",
+        max_length=10,
+        choices=PollMode,
+        default=PollMode.NORMAL,
+        help_text="How often open pages check for new updates.",
+    )
+    reading_order = models.CharField(
+        max_length=10, choices=ReadingOrder, default=ReadingOrder.NEWEST_FIRST
     )
     revision = models.PositiveBigIntegerField(default=0, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
