@@ -50,9 +50,10 @@ class StoryQuerySet(models.QuerySet):
         )
 
 
-# Addresses the site answers before a story's (liveblog/urls.py, coverage/urls.py,
-# the web server's /media/): a story given one could never be reached.
-RESERVED_SLUGS = frozenset({"admin", "search", "media"})
+# Addresses the site answers before a story's (liveblog/urls.py, coverage/urls.py: the
+# admin, the API, the embed kit, search; the web server's /media/): a story given one
+# could never be reached.
+RESERVED_SLUGS = frozenset({"admin", "api", "embed", "search", "media"})
 
 
 def validate_free_slug(slug: str) -> None:
