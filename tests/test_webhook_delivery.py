@@ -7,6 +7,7 @@ The retry schedule runs on an injected clock (deliver_due(now=...)): no waiting.
 
 import datetime as dt
 import http.server
+import io
 import json
 import subprocess
 import sys
@@ -14,6 +15,7 @@ import threading
 
 import pytest
 from django.contrib.auth.models import Permission
+from django.core.management import call_command
 from django.db import connection
 from django.urls import reverse
 from django.utils import timezone
@@ -332,3 +334,12 @@ def test_a_worker_process_delivers_to_the_receiver(receiver, settings):
     [event] = receiver.events(endpoint.secret)
     assert event["type"] == "update.published"
     assert WebhookDelivery.objects.get().state == "delivered"
+
+
+@pytest.mark.django_db
+def test_the_backstop_command_sends_what_is_due(receiver, endpoint):
+    make_story()
+    out = io.StringIO()
+    call_command("deliver_webhooks", stdout=out)
+    assert out.getvalue() == f"endpoint {endpoint.pk}: sent\n"
+    assert [e["type"] for e in receiver.events(endpoint.secret)] == ["story.started"]
