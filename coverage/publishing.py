@@ -540,10 +540,11 @@ def save_story(story: Story) -> Story:
             story.revision = _next_revision(story.pk)
             story.save()
         _announce(story.pk)
-        webhooks.story_changed(story, was_status)
         for neighbour in neighbours - {None, story.pk}:
             _next_revision(neighbour)
             _announce(neighbour)
+        # Last: it locks the webhook endpoints, which every write locks after its stories.
+        webhooks.story_changed(story, was_status)
     return story
 
 
@@ -609,13 +610,13 @@ def start_next_day(story_id: int, title: str = "", now=None) -> tuple[Story, boo
                 if attempt == 4:
                     raise
         _announce(following.pk)
-        webhooks.story_changed(following, None)
         # One change to this story: ended, and continued elsewhere.
         was_status, story.status = story.status, Story.Status.ENDED
         _stamp_story_times(story, now)
         story.revision = _next_revision(story.pk)
         story.save()
         _announce(story.pk)
+        webhooks.story_changed(following, None)
         webhooks.story_changed(story, was_status)
     return following, True
 

@@ -33,6 +33,7 @@ import socket
 import ssl
 import time
 import uuid
+from typing import NamedTuple
 from urllib.parse import urlsplit
 
 from django.conf import settings
@@ -337,9 +338,13 @@ def _send_queue(endpoint_id: int, now) -> str:
         _succeeded(endpoint, head, result, at)
 
 
-class Result:
-    def __init__(self, ok: bool, code: int | None, error: str, duration_ms: int):
-        self.ok, self.code, self.error, self.duration_ms = ok, code, error, duration_ms
+class Result(NamedTuple):
+    """One attempt, as the delivery log keeps it."""
+
+    ok: bool
+    code: int | None
+    error: str
+    duration_ms: int
 
 
 def _succeeded(endpoint, delivery, result: Result, at) -> None:

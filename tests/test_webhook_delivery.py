@@ -9,6 +9,7 @@ import datetime as dt
 import http.server
 import io
 import json
+import socket
 import subprocess
 import sys
 import threading
@@ -292,7 +293,7 @@ def test_one_worker_at_a_time_sends_an_endpoints_queue(receiver, endpoint):
 
 
 @pytest.mark.django_db
-def test_changes_are_delivered_as_they_commit_not_in_the_request(receiver, endpoint, settings):
+def test_changes_are_sent_once_their_write_commits(receiver, endpoint, settings):
     settings.TASKS = {"default": {"BACKEND": "django.tasks.backends.immediate.ImmediateBackend"}}
     story = make_story()
     with committed() as callbacks:
@@ -343,3 +344,35 @@ def test_the_backstop_command_sends_what_is_due(receiver, endpoint):
     call_command("deliver_webhooks", stdout=out)
     assert out.getvalue() == f"endpoint {endpoint.pk}: sent\n"
     assert [e["type"] for e in receiver.events(endpoint.secret)] == ["story.started"]
+
+
+@pytest.mark.django_db
+def test_the_send_connects_to_the_address_it_checked(receiver, endpoint, monkeypatch):
+    """One DNS answer per attempt, checked and then connected to: a name that
+    resolves elsewhere a moment later (DNS rebinding) cannot redirect the POST."""
+    port = receiver.server_address[1]
+    WebhookEndpoint.objects.filter(pk=endpoint.pk).update(url=f"http://receiver.test:{port}/in")
+    resolved = []
+    real_getaddrinfo = socket.getaddrinfo
+
+    def getaddrinfo(host, *args, **kwargs):
+        resolved.append(host)
+        return real_getaddrinfo("127.0.0.1" if host == "receiver.test" else host, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
+    make_story()
+    assert webhooks.deliver_due() == {endpoint.pk: "sent"}
+    assert resolved.count("receiver.test") == 1
+    [(headers, _)] = receiver.received
+    assert headers["Host"] == f"receiver.test:{port}"
+
+
+@pytest.mark.django_db
+def test_https_verifies_the_receivers_certificate(receiver, endpoint):
+    port = receiver.server_address[1]
+    WebhookEndpoint.objects.filter(pk=endpoint.pk).update(url=f"https://127.0.0.1:{port}/")
+    make_story()
+    webhooks.deliver_due()
+    delivery = head(endpoint)
+    assert delivery.state == "failed"
+    assert delivery.last_error.startswith("SSL")
