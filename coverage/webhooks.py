@@ -247,6 +247,16 @@ def resend(delivery: WebhookDelivery) -> None:
         _deliver_on_commit(delivery.endpoint_id)
 
 
+def forget_delivered(older_than: dt.timedelta) -> int:
+    """Delete delivered events from the log after a while (failed and abandoned
+    ones stay until they are delivered); returns how many."""
+    cutoff = timezone.now() - older_than
+    deleted, _ = WebhookDelivery.objects.filter(
+        state=WebhookDelivery.State.DELIVERED, delivered_at__lt=cutoff
+    ).delete()
+    return deleted
+
+
 def disabled_by_failure():
     """Endpoints that repeated failure turned off (the desk's notice)."""
     return WebhookEndpoint.objects.filter(active=False, disabled_at__isnull=False)

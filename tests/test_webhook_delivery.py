@@ -347,6 +347,21 @@ def test_the_backstop_command_sends_what_is_due(receiver, endpoint):
 
 
 @pytest.mark.django_db
+def test_the_log_forgets_delivered_events_after_the_days_it_keeps(receiver, endpoint):
+    receiver.answers = [200, 500]
+    story = make_story()
+    make_update(story)
+    webhooks.deliver_due()
+    delivered, failed = queue(endpoint)
+    assert (delivered.state, failed.state) == ("delivered", "failed")
+    WebhookDelivery.objects.update(delivered_at=timezone.now() - dt.timedelta(days=31))
+    out = io.StringIO()
+    call_command("deliver_webhooks", "--keep-days", "30", stdout=out)
+    assert "forgot 1 delivered event(s) older than 30 days" in out.getvalue()
+    assert queue(endpoint) == [failed]
+
+
+@pytest.mark.django_db
 def test_the_send_connects_to_the_address_it_checked(receiver, endpoint, monkeypatch):
     """One DNS answer per attempt, checked and then connected to: a name that
     resolves elsewhere a moment later (DNS rebinding) cannot redirect the POST."""
