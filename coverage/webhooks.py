@@ -81,7 +81,7 @@ def update_changed(update: Update, version: UpdateVersion) -> None:
     """The event for the change ``version`` records, if readers could see it."""
     if version.action == Update.Action.ORIGINAL:
         return
-    endpoints = _active_endpoints()
+    endpoints = _active_endpoints("update.")
     if not endpoints:
         return
     previous = (
@@ -164,7 +164,7 @@ def story_changed(story: Story, was_status: str | None) -> None:
         event_type = WebhookEvent.STORY_ENDED
     else:
         return
-    endpoints = _active_endpoints()
+    endpoints = _active_endpoints(event_type)
     if not endpoints:
         return
     story = Story.objects.select_related("previous").get(pk=story.pk)
@@ -180,8 +180,11 @@ def _following(story: Story) -> Story | None:
     return story.following.exclude(status=Story.Status.DRAFT).order_by("-started_at", "-id").first()
 
 
-def _active_endpoints() -> list[WebhookEndpoint]:
-    return list(WebhookEndpoint.objects.filter(active=True).only("pk", "events"))
+def _active_endpoints(event_prefix: str) -> list[WebhookEndpoint]:
+    """Active endpoints subscribed to an event starting so (filtered here: SQLite
+    cannot look inside a JSON list)."""
+    endpoints = WebhookEndpoint.objects.filter(active=True).only("pk", "events")
+    return [e for e in endpoints if any(t.startswith(event_prefix) for t in e.events)]
 
 
 def _add_to_outboxes(endpoints: list[WebhookEndpoint], event_type: str, data: dict) -> None:
