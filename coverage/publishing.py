@@ -532,9 +532,8 @@ def save_story(story: Story) -> Story:
             story.save()
         else:
             stored = Story.objects.select_for_update().filter(pk=story.pk)
-            was_previous, was_status = stored.values_list("previous_id", "status").first() or (
-                None,
-                None,
+            was_previous, was_status = (
+                stored.values_list("previous_id", "status").first() or [None] * 2
             )
             neighbours.add(was_previous)
             story.revision = _next_revision(story.pk)
