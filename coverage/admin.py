@@ -449,7 +449,7 @@ class WebhookEndpointAdmin(ManagedWithWebhooksPermission, admin.ModelAdmin):
     list_display = ["__str__", "url", "active", "health", "delivery_log"]
     list_filter = ["active"]
     readonly_fields = ["signing_secret", "health", "delivery_log"]
-    actions = ["turn_on"]
+    actions = ["turn_on", "roll_secret"]
 
     def has_add_permission(self, request):
         return self.has_manage_permission(request)
@@ -483,8 +483,19 @@ class WebhookEndpointAdmin(ManagedWithWebhooksPermission, admin.ModelAdmin):
     def signing_secret(self, endpoint):
         return format_html(
             "<code>{}</code><div class='help'>The receiver verifies each event's "
-            "webhook-signature with it (see the README's “Webhooks”).</div>",
+            "webhook-signature with it (see the README's “Webhooks”). To change it, use "
+            "the list's “Roll the signing secret”.</div>",
             endpoint.secret,
+        )
+
+    @admin.action(description="Roll the signing secret", permissions=["manage"])
+    def roll_secret(self, request, queryset):
+        for endpoint in queryset:
+            webhooks.roll_secret(endpoint)
+        self.message_user(
+            request,
+            f"New signing secrets for {len(queryset)} endpoint(s): give them to the receivers. "
+            "For 24 hours events are signed with the old secret too.",
         )
 
     @admin.display(description="Health")

@@ -581,6 +581,10 @@ class WebhookEndpoint(models.Model):
     description = models.CharField(max_length=200, blank=True)
     # Standard Webhooks' form: "whsec_" and the key in base64 (coverage.webhooks).
     secret = models.CharField(max_length=100, editable=False)
+    # After a roll, the old secret signs alongside the new one for a day, so
+    # receivers switch without refusing a single event.
+    previous_secret = models.CharField(max_length=100, blank=True, editable=False)
+    previous_secret_expires_at = models.DateTimeField(null=True, blank=True, editable=False)
     events = models.JSONField(default=list, help_text="The event types it receives.")
     active = models.BooleanField(default=True)
     # Set when repeated failure stopped it; cleared when it is turned on again.

@@ -64,6 +64,7 @@ LONGEST_RETRY = dt.timedelta(hours=3)
 # one that dies lets another take over when it runs out.
 LEASE_MARGIN_SECONDS = 30
 QUEUED = (WebhookDelivery.State.PENDING, WebhookDelivery.State.FAILED)
+SECRET_OVERLAP = dt.timedelta(hours=24)
 
 # Each attempt has a hard deadline, even against a receiver that trickles bytes.
 _requests = concurrent.futures.ThreadPoolExecutor(max_workers=4, thread_name_prefix="webhook")
@@ -238,6 +239,15 @@ def enable(endpoint: WebhookEndpoint) -> None:
             state=WebhookDelivery.State.PENDING, next_attempt_at=timezone.now()
         )
         _deliver_on_commit(endpoint.pk)
+
+
+def roll_secret(endpoint: WebhookEndpoint) -> None:
+    """A new signing secret; the old one signs alongside it for SECRET_OVERLAP."""
+    WebhookEndpoint.objects.filter(pk=endpoint.pk).update(
+        secret=new_secret(),
+        previous_secret=endpoint.secret,
+        previous_secret_expires_at=timezone.now() + SECRET_OVERLAP,
+    )
 
 
 def resend(delivery: WebhookDelivery) -> None:
@@ -438,12 +448,18 @@ def body_bytes(payload: dict) -> bytes:
 
 def signed_headers(endpoint: WebhookEndpoint, delivery: WebhookDelivery, body: bytes) -> dict:
     sent_at = timezone.now()
+    secrets_in_use = [endpoint.secret]
+    if endpoint.previous_secret and sent_at < endpoint.previous_secret_expires_at:
+        secrets_in_use.append(endpoint.previous_secret)
     return {
         "Content-Type": "application/json",
         "User-Agent": USER_AGENT,
         "webhook-id": delivery.webhook_id,
         "webhook-timestamp": str(int(sent_at.timestamp())),
-        "webhook-signature": Webhook(endpoint.secret).sign(delivery.webhook_id, sent_at, body),
+        # Space-separated signatures, one per secret (the spec's way to roll one).
+        "webhook-signature": " ".join(
+            Webhook(secret).sign(delivery.webhook_id, sent_at, body) for secret in secrets_in_use
+        ),
     }
 
 

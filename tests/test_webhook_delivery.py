@@ -391,3 +391,34 @@ def test_https_verifies_the_receivers_certificate(receiver, endpoint):
     delivery = head(endpoint)
     assert delivery.state == "failed"
     assert delivery.last_error.startswith("SSL")
+
+
+@pytest.mark.django_db
+def test_a_rolled_secret_signs_beside_the_old_one_for_a_day(client, receiver, endpoint):
+    manager = make_editor("integrations")
+    manager.user_permissions.add(Permission.objects.get(codename="manage_webhooks"))
+    client.force_login(manager)
+    old_secret = endpoint.secret
+    response = client.post(
+        reverse("admin:coverage_webhookendpoint_changelist"),
+        {"action": "roll_secret", "_selected_action": [endpoint.pk]},
+    )
+    assert response.status_code == 302
+    endpoint.refresh_from_db()
+    assert endpoint.secret.startswith("whsec_") and endpoint.secret != old_secret
+
+    make_story()
+    webhooks.deliver_due()
+    # A receiver still on the old secret, and one already on the new, both verify.
+    assert receiver.events(old_secret) == receiver.events(endpoint.secret)
+
+    WebhookEndpoint.objects.filter(pk=endpoint.pk).update(
+        previous_secret_expires_at=timezone.now() - dt.timedelta(seconds=1)
+    )
+    receiver.received = []
+    webhooks.resend(queue(endpoint)[0])
+    webhooks.deliver_due()
+    [event] = receiver.events(endpoint.secret)
+    assert event["type"] == "story.started"
+    with pytest.raises(Exception, match="signature"):
+        receiver.events(old_secret)
