@@ -6,6 +6,7 @@ writes through coverage.publishing, like the desk: the same lock, the same
 version record, the same delivery to readers.
 """
 
+import json
 import re
 
 from django import forms
@@ -19,10 +20,19 @@ from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.text import Truncator
 
-from coverage import publishing
+from coverage import publishing, webhooks
 from coverage.desk import Desk
 from coverage.forms import EmbedForm
-from coverage.models import TIME_ORDER, Byline, Embed, Story, Update
+from coverage.models import (
+    TIME_ORDER,
+    Byline,
+    Embed,
+    Story,
+    Update,
+    WebhookDelivery,
+    WebhookEndpoint,
+    WebhookEvent,
+)
 from coverage.permissions import can_edit, can_publish, can_run_story
 from coverage.sanitize import body_text
 
@@ -389,3 +399,185 @@ class BylineAdmin(admin.ModelAdmin):
 
     list_display = ["display_name", "user"]
     search_fields = ["display_name", "user__username", "user__first_name", "user__last_name"]
+
+
+# Outbound webhooks (coverage.webhooks) --------------------------------------
+
+
+class ManagedWithWebhooksPermission:
+    """Endpoints and their log are for users given "Can manage webhook endpoints"
+    (not a role's default: an endpoint sends the coverage to another system)."""
+
+    def has_manage_permission(self, request, obj=None):
+        return request.user.has_perm("coverage.manage_webhooks")
+
+    def has_module_permission(self, request):
+        return self.has_manage_permission(request)
+
+    def has_view_permission(self, request, obj=None):
+        return self.has_manage_permission(request)
+
+
+class WebhookEndpointForm(forms.ModelForm):
+    events = forms.MultipleChoiceField(
+        choices=WebhookEvent.choices,
+        widget=forms.CheckboxSelectMultiple,
+        initial=WebhookEvent.values,
+        help_text="Drafts and submissions are never sent; scheduled updates when they go out.",
+    )
+
+    class Meta:
+        model = WebhookEndpoint
+        fields = ["url", "description", "events", "active"]
+        help_texts = {
+            "url": "Where events are POSTed: http:// or https://, at a public address.",
+            "active": "Off: no events are made for it; on again: its queue resumes.",
+        }
+
+    def clean_url(self):
+        url = self.cleaned_data["url"]
+        try:
+            webhooks.checked_address(url)
+        except webhooks.UnsafeURL as error:
+            raise forms.ValidationError(str(error)) from None
+        return url
+
+
+@admin.register(WebhookEndpoint)
+class WebhookEndpointAdmin(ManagedWithWebhooksPermission, admin.ModelAdmin):
+    form = WebhookEndpointForm
+    list_display = ["__str__", "url", "active", "health", "delivery_log"]
+    list_filter = ["active"]
+    readonly_fields = ["signing_secret", "health", "delivery_log"]
+    actions = ["turn_on", "roll_secret"]
+
+    def has_add_permission(self, request):
+        return self.has_manage_permission(request)
+
+    def has_change_permission(self, request, obj=None):
+        return self.has_manage_permission(request)
+
+    def has_delete_permission(self, request, obj=None):
+        return self.has_manage_permission(request)
+
+    def get_fields(self, request, obj=None):
+        fields = ["url", "description", "events", "active"]
+        return [*fields, *self.readonly_fields] if obj else fields
+
+    def save_model(self, request, obj, form, change):
+        if not change:
+            obj.secret = webhooks.new_secret()
+            obj.save()
+            return
+        # Only the form's fields: the worker keeps the sequence and failure count.
+        turned_on = "active" in form.changed_data and obj.active
+        obj.save(update_fields=form.changed_data)
+        if turned_on:
+            webhooks.enable(obj)
+
+    def response_add(self, request, obj, post_url_continue=None):
+        self.message_user(request, f"Added “{obj}”. Give its signing secret below to the receiver.")
+        return HttpResponseRedirect(reverse("admin:coverage_webhookendpoint_change", args=[obj.pk]))
+
+    @admin.display(description="Signing secret")
+    def signing_secret(self, endpoint):
+        return format_html(
+            "<code>{}</code><div class='help'>The receiver verifies each event's "
+            "webhook-signature with it (see the README's “Webhooks”). To change it, use "
+            "the list's “Roll the signing secret”.</div>",
+            endpoint.secret,
+        )
+
+    @admin.action(description="Roll the signing secret", permissions=["manage"])
+    def roll_secret(self, request, queryset):
+        for endpoint in queryset:
+            webhooks.roll_secret(endpoint)
+        self.message_user(
+            request,
+            f"New signing secrets for {len(queryset)} endpoint(s): give them to the receivers. "
+            "For 24 hours events are signed with the old secret too.",
+        )
+
+    @admin.display(description="Health")
+    def health(self, endpoint):
+        if endpoint.disabled_at:
+            return f"Disabled {endpoint.disabled_at:%d %b %H:%M} GMT: {endpoint.disabled_reason}"
+        if endpoint.consecutive_failures:
+            return f"Failing: {endpoint.consecutive_failures} failed attempts in a row"
+        return "OK" if endpoint.active else "Off"
+
+    @admin.display(description="Deliveries")
+    def delivery_log(self, endpoint):
+        url = reverse("admin:coverage_webhookdelivery_changelist")
+        return format_html('<a href="{}?endpoint__id__exact={}">Delivery log</a>', url, endpoint.pk)
+
+    @admin.action(description="Turn on (and resume their queues)", permissions=["manage"])
+    def turn_on(self, request, queryset):
+        for endpoint in queryset:
+            webhooks.enable(endpoint)
+        self.message_user(request, f"Turned on {len(queryset)} endpoint(s).")
+
+
+@admin.register(WebhookDelivery)
+class WebhookDeliveryAdmin(ManagedWithWebhooksPermission, admin.ModelAdmin):
+    list_display = [
+        "sequence",
+        "event_type",
+        "endpoint",
+        "state",
+        "attempts",
+        "last_response_code",
+        "duration",
+        "next_attempt",
+        "created_at",
+    ]
+    list_filter = ["state", "event_type", "endpoint"]
+    list_select_related = ["endpoint"]
+    search_fields = ["webhook_id"]
+    ordering = ["-id"]
+    fields = [
+        "endpoint",
+        "webhook_id",
+        "sequence",
+        "event_type",
+        "state",
+        "attempts",
+        "next_attempt",
+        "last_response_code",
+        "last_error",
+        "duration",
+        "delivered_at",
+        "created_at",
+        "payload_json",
+    ]
+    readonly_fields = fields
+    actions = ["resend"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    @admin.display(description="Duration", ordering="last_duration_ms")
+    def duration(self, delivery):
+        return "" if delivery.last_duration_ms is None else f"{delivery.last_duration_ms} ms"
+
+    @admin.display(description="Next attempt", ordering="next_attempt_at")
+    def next_attempt(self, delivery):
+        if delivery.state not in webhooks.QUEUED:
+            return ""
+        return f"{delivery.next_attempt_at:%d %b %H:%M:%S} GMT"
+
+    @admin.display(description="Payload")
+    def payload_json(self, delivery):
+        return format_html("<pre>{}</pre>", json.dumps(delivery.payload, indent=2))
+
+    @admin.action(description="Resend (same webhook-id, in sequence order)", permissions=["manage"])
+    def resend(self, request, queryset):
+        for delivery in queryset:
+            webhooks.resend(delivery)
+        self.message_user(request, f"Queued {len(queryset)} event(s) to be sent again.")

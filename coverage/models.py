@@ -553,3 +553,103 @@ class UpdateVersion(models.Model):
             return Update.Action(self.action).label
         except ValueError:
             return self.action
+
+
+# Outbound webhooks (coverage.webhooks) -----------------------------------
+
+
+class WebhookEvent(models.TextChoices):
+    """What a receiver can subscribe to: every change readers see, never a draft."""
+
+    UPDATE_PUBLISHED = "update.published", "Update published (incl. a scheduled one, when due)"
+    UPDATE_EDITED = "update.edited", "Update edited (text, time or cards)"
+    UPDATE_CORRECTED = "update.corrected", "Update corrected (its correction note changed)"
+    UPDATE_RETRACTED = "update.retracted", "Update retracted (or taken off the page)"
+    UPDATE_RESTORED = "update.restored", "Retracted update restored"
+    UPDATE_PINNED = "update.pinned", "Update pinned"
+    UPDATE_UNPINNED = "update.unpinned", "Update unpinned"
+    UPDATE_KEY_EVENT = "update.key_event", "Update marked or unmarked as a key event"
+    STORY_STARTED = "story.started", "Story went live"
+    STORY_ENDED = "story.ended", "Story ended"
+
+
+class WebhookEndpoint(models.Model):
+    """A newsroom system told of every published change, in order, signed per the
+    Standard Webhooks spec with ``secret``."""
+
+    url = models.URLField("URL", max_length=2000, validators=[web_url_validator])
+    description = models.CharField(max_length=200, blank=True)
+    # Standard Webhooks' form: "whsec_" and the key in base64 (coverage.webhooks).
+    secret = models.CharField(max_length=100, editable=False)
+    # After a roll, the old secret signs alongside the new one for a day, so
+    # receivers switch without refusing a single event.
+    previous_secret = models.CharField(max_length=100, blank=True, editable=False)
+    previous_secret_expires_at = models.DateTimeField(null=True, blank=True, editable=False)
+    events = models.JSONField(default=list, help_text="The event types it receives.")
+    active = models.BooleanField(default=True)
+    # Set when repeated failure stopped it; cleared when it is turned on again.
+    disabled_at = models.DateTimeField(null=True, blank=True, editable=False)
+    disabled_reason = models.CharField(max_length=300, blank=True, editable=False)
+    consecutive_failures = models.PositiveIntegerField(default=0, editable=False)
+    failing_since = models.DateTimeField(null=True, blank=True, editable=False)
+    # The sequence number its next event gets (gaps tell a receiver it missed one).
+    next_sequence = models.PositiveBigIntegerField(default=1, editable=False)
+    # The worker sending its queue holds this lease, so no two send at once.
+    lease_expires_at = models.DateTimeField(null=True, blank=True, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = "webhook endpoint"
+        ordering = ["url", "id"]
+        permissions = [("manage_webhooks", "Can manage webhook endpoints and their deliveries")]
+
+    def __str__(self):
+        return self.description or self.url
+
+
+class WebhookDelivery(models.Model):
+    """One event for one endpoint: the outbox row, written in the same transaction
+    as the change, and its delivery log."""
+
+    class State(models.TextChoices):
+        PENDING = "pending", "Pending"
+        DELIVERED = "delivered", "Delivered"
+        FAILED = "failed", "Failed, will retry"
+        ABANDONED = "abandoned", "Abandoned"
+
+    endpoint = models.ForeignKey(
+        WebhookEndpoint, on_delete=models.CASCADE, related_name="deliveries"
+    )
+    # The webhook-id header: the same on every attempt, so receivers keep it once.
+    webhook_id = models.CharField(max_length=40, unique=True, editable=False)
+    sequence = models.PositiveBigIntegerField(editable=False)
+    event_type = models.CharField(max_length=40, choices=WebhookEvent, editable=False)
+    payload = models.JSONField(editable=False)
+    state = models.CharField(max_length=10, choices=State, default=State.PENDING)
+    attempts = models.PositiveIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(default=timezone.now)
+    last_response_code = models.PositiveSmallIntegerField(null=True, blank=True)
+    last_error = models.CharField(max_length=500, blank=True)
+    last_duration_ms = models.PositiveIntegerField(null=True, blank=True)
+    delivered_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = "webhook delivery"
+        verbose_name_plural = "webhook deliveries"
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["endpoint", "sequence"], name="webhook_delivery_sequence"
+            )
+        ]
+        indexes = [
+            models.Index(
+                fields=["endpoint", "sequence"],
+                name="webhook_delivery_queue",
+                condition=Q(state__in=["pending", "failed"]),
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.event_type} #{self.sequence} ({self.webhook_id})"

@@ -29,7 +29,7 @@ from django.db.models import F
 from django.utils import timezone
 from django.utils.text import slugify
 
-from coverage import images, live, tasks, websub
+from coverage import images, live, tasks, webhooks, websub
 from coverage.embeds import SOCIAL_PROVIDERS
 from coverage.models import Embed, Story, Update, UpdateVersion
 from coverage.sanitize import sanitize_html
@@ -119,6 +119,7 @@ def _record(update: Update, action: str, actor=None, *, created=False) -> Update
             change_message=f"{Update.Action(action).label} (version {update.version}).",
             single_object=True,
         )
+    webhooks.update_changed(update, version)
     return version
 
 
@@ -525,18 +526,24 @@ def save_story(story: Story) -> Story:
     with transaction.atomic():
         _stamp_story_times(story, now)
         neighbours = {story.previous_id}
+        was_status = None
         if story.pk is None:
             story.revision = 1
             story.save()
         else:
             stored = Story.objects.select_for_update().filter(pk=story.pk)
-            neighbours.add(stored.values_list("previous_id", flat=True).first())
+            was_previous, was_status = (
+                stored.values_list("previous_id", "status").first() or [None] * 2
+            )
+            neighbours.add(was_previous)
             story.revision = _next_revision(story.pk)
             story.save()
         _announce(story.pk)
         for neighbour in neighbours - {None, story.pk}:
             _next_revision(neighbour)
             _announce(neighbour)
+        # Last: it locks the webhook endpoints, which every write locks after its stories.
+        webhooks.story_changed(story, was_status)
     return story
 
 
@@ -603,11 +610,13 @@ def start_next_day(story_id: int, title: str = "", now=None) -> tuple[Story, boo
                     raise
         _announce(following.pk)
         # One change to this story: ended, and continued elsewhere.
-        story.status = Story.Status.ENDED
+        was_status, story.status = story.status, Story.Status.ENDED
         _stamp_story_times(story, now)
         story.revision = _next_revision(story.pk)
         story.save()
         _announce(story.pk)
+        webhooks.story_changed(following, None)
+        webhooks.story_changed(story, was_status)
     return following, True
 
 

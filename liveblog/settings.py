@@ -262,6 +262,14 @@ WEBSUB_TIMEOUT = float(os.environ.get("WEBSUB_TIMEOUT", "3"))
 SITE_URL = os.environ.get("SITE_URL", "")
 if WEBSUB_HUB_URL and not SITE_URL:
     raise ImproperlyConfigured("WEBSUB_HUB_URL needs SITE_URL: the feeds' public address.")
+# Outbound webhooks (coverage.webhooks; endpoints in the admin). Each attempt
+# gets WEBHOOK_TIMEOUT seconds; a receiver failing for WEBHOOK_RETRY_HOURS is
+# disabled. Payload links are absolute under SITE_URL. Webhooks go to public
+# addresses only, unless this allows private and loopback ones (a newsroom's
+# own network, tests): a server that can post anywhere inside is an SSRF hole.
+WEBHOOK_TIMEOUT = min(30.0, float(os.environ.get("WEBHOOK_TIMEOUT", "10")))
+WEBHOOK_RETRY_HOURS = max(24.0, float(os.environ.get("WEBHOOK_RETRY_HOURS", "24")))
+WEBHOOKS_ALLOW_PRIVATE_ADDRESSES = env_bool("WEBHOOKS_ALLOW_PRIVATE_ADDRESSES", default=False)
 
 # Axes first: a locked-out username or address is refused before ModelBackend
 # computes a password hash, so repeated attempts cannot spend the CPU readers need.

@@ -24,7 +24,7 @@ from django.utils.decorators import method_decorator
 from django.views.decorators.csp import csp_override
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from coverage import audience, live, presence, publishing
+from coverage import audience, live, presence, publishing, webhooks
 from coverage.desk.forms import ComposeForm, EditForm, ImportForm, NextDayForm
 from coverage.desk.rows import DeskRow, desk_lists, desk_updates
 from coverage.models import Story, Update
@@ -173,6 +173,8 @@ class Desk:
             lists=desk_lists(story, request.user, now, before),
             before=before,
             presence=self.check_in(request, story, editing=()),
+            # Editors hear when repeated failure stopped a webhook (lazy: one query, if any).
+            stopped_webhooks=webhooks.disabled_by_failure() if can_publish(request.user) else (),
         )
         return self.render(request, "desk.html", context, status=status)
 
