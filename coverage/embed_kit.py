@@ -125,8 +125,8 @@ def parse_options(query) -> EmbedOptions | str:
         raw_limit = query.get("limit") or None
         limit = None
         if raw_limit is not None:
-            if not raw_limit.isascii() or not raw_limit.isdigit() or not (
-                1 <= int(raw_limit[:4]) <= MAX_LIMIT and len(raw_limit) <= 4
+            if not (raw_limit.isascii() and raw_limit.isdigit() and len(raw_limit) <= 2) or not (
+                1 <= int(raw_limit) <= MAX_LIMIT
             ):
                 raise ValueError(f"'limit' must be a whole number from 1 to {MAX_LIMIT}.")
             limit = int(raw_limit)
@@ -183,9 +183,7 @@ def teaser(request, state: live.LiveState, options: EmbedOptions) -> HttpRespons
         if isinstance(since, str):
             return views.plain_response(since, 400)
         if since == state.revision:
-            return views.shareable(
-                HttpResponse(status=204), f'W/"teaser-{state.story_id}-{since}"'
-            )
+            return views.shareable(HttpResponse(status=204), f'W/"teaser-{state.story_id}-{since}"')
     story, _ = views.story_at(state)
     limit = options.limit or DEFAULT_TEASER_LIMIT
     # What the teaser shows of each: its stamp and headline (else first words).
@@ -260,10 +258,7 @@ def loader(request):
     return response
 
 
-def snippet(request, story, **data) -> str:
+def snippet(request, story) -> str:
     """The snippet a newsroom pastes, as the desk shows it."""
     base = representation.base_url(request)
-    attributes = "".join(f' data-{name}="{value}"' for name, value in data.items())
-    return (
-        f'<script src="{base}/embed.js" data-story="{story.slug}"{attributes} async></script>'
-    )
+    return f'<script src="{base}/embed.js" data-story="{story.slug}" async></script>'
