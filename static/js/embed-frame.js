@@ -76,6 +76,9 @@
       if (/^\d+$/.test(String(message.show))) show(message.show);
     } else if (message.type === "viewport" && Number.isFinite(message.top)) {
       frameTop = message.top;
+      // The "new updates" button sticks to the top of what the reader sees of
+      // the frame, not to the frame's own (whole-document) viewport.
+      root.style.setProperty("--host-viewport-top", `${Math.max(0, -frameTop)}px`);
       // live.js reveals waiting updates when a reader scrolls back to the top.
       window.dispatchEvent(new Event("scroll"));
     } else if (message.type === "show" && /^\d+$/.test(String(message.id))) {
