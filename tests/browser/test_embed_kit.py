@@ -20,8 +20,8 @@ from coverage.models import Embed
 from coverage.views import PAGE_SIZE
 from tests.browser.axe import describe, failing, run_axe
 from tests.browser.showcase import card, picture
-from tests.browser.support import CSP_WATCH, FEW_POLLS_MS
-from tests.factories import make_story, make_update
+from tests.browser.support import CSP_WATCH, FEW_POLLS_MS, assert_no_csp_violations, open_desk
+from tests.factories import make_editor, make_story, make_update
 
 pytestmark = pytest.mark.browser
 
@@ -269,3 +269,19 @@ def test_the_embedded_page_passes_axe(new_context, server, newsroom):
         _, frame = open_embedded(context, newsroom, server, story, **options)
         violations = failing(run_axe(frame))
         assert violations == [], f"{options} on {scheme}: {describe(violations)}"
+
+
+def test_the_desk_copies_the_snippet_and_previews_the_embed(logged_in, server):
+    story = make_story(title="Floods")
+    make_update(story, body="<p>Rain all night.</p>")
+    page = logged_in(make_editor(), permissions=["clipboard-read", "clipboard-write"])
+    open_desk(page, server, story)
+    page.locator("#desk-embed > summary").click()
+    preview = page.frame_locator(".desk-embed-preview")
+    expect(preview.get_by_text("Rain all night.")).to_be_visible()
+    page.get_by_role("button", name="Copy the snippet").click()
+    expect(page.locator(".desk-embed-status")).to_have_text("Copied")
+    assert page.evaluate("navigator.clipboard.readText()") == (
+        f'<script src="{server}/embed.js" data-story="{story.slug}" async></script>'
+    )
+    assert_no_csp_violations(page)
