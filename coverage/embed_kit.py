@@ -254,7 +254,6 @@ def loader(request):
     fixes still reach every page within one."""
     response = HttpResponse(_loader_source(), content_type="text/javascript; charset=utf-8")
     response["Cache-Control"] = "public, max-age=86400, stale-while-revalidate=604800"
-    response["Access-Control-Allow-Origin"] = "*"
     return response
 
 

@@ -32,8 +32,10 @@ NEWSROOM_PAGE = """<!doctype html>
 <title>The Eastmouth Examiner</title>
 <style>
   body {{ margin: 0; font-family: Georgia, serif; background: #fbf8f1; color: #1b1b1b; }}
-  .masthead {{ background: #12355b; color: #fff; padding: .8rem 1.25rem; font: 700 1.5rem Georgia, serif; }}
-  .nav {{ background: #0d2742; color: #cfe0f5; padding: .4rem 1.25rem; font: .85rem system-ui, sans-serif; }}
+  .masthead {{ background: #12355b; color: #fff; padding: .8rem 1.25rem;
+               font: 700 1.5rem Georgia, serif; }}
+  .nav {{ background: #0d2742; color: #cfe0f5; padding: .4rem 1.25rem;
+          font: .85rem system-ui, sans-serif; }}
   article {{ max-width: 46rem; margin: 0 auto; padding: 1rem 1.25rem; }}
   h1 {{ font-size: 1.9rem; line-height: 1.2; margin: .5rem 0; }}
   .intro {{ font-size: 1.1rem; }}

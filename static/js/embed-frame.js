@@ -51,11 +51,24 @@
   // Updates arrive by poll and by "Load older updates".
   new MutationObserver(linkToHost).observe(document.body, { childList: true, subtree: true });
 
-  function show(id) {
+  // Scroll the host to an update; one older than those loaded is fetched
+  // first, a "Load older updates" at a time (a bounded number of them).
+  function show(id, slices = 20) {
     const update = document.getElementById(`update-${id}`);
-    if (!update) return false;
-    window.liveblogEmbed.scrollTo(update);
-    return true;
+    if (update) {
+      window.liveblogEmbed.scrollTo(update);
+      return true;
+    }
+    const older = document.querySelector("#updates .load-older");
+    if (!older || slices === 0) return false;
+    const loaded = (event) => {
+      if (!event.detail.target?.classList?.contains("load-older")) return;
+      document.body.removeEventListener("htmx:afterSettle", loaded);
+      show(id, slices - 1);
+    };
+    document.body.addEventListener("htmx:afterSettle", loaded);
+    older.click();
+    return false;
   }
 
   window.addEventListener("message", (event) => {

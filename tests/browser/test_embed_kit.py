@@ -208,17 +208,26 @@ def test_a_story_embedded_on_another_origin_follows_its_content(new_context, ser
 
 def test_permalinks_can_open_the_update_on_the_newsrooms_page(new_context, server, newsroom):
     story = make_story(title="Floods")
-    first = make_update(story, body="<p>The first update.</p>")
-    for n in range(20):
-        make_update(story, body=f"<p>Update {n}.</p>" * 6)
+    now = timezone.now()
+    first = make_update(
+        story, body="<p>The first update.</p>", published_at=now - dt.timedelta(hours=2)
+    )
+    # Enough after it that it is behind "Load older updates".
+    for n in range(PAGE_SIZE + 1):
+        make_update(
+            story, body=f"<p>Update {n}.</p>", published_at=now - dt.timedelta(minutes=100 - n)
+        )
     context = new_context()
     page, frame = open_embedded(context, newsroom, server, story, permalink="host")
-    share = frame.locator(f"#update-{first.pk} a.share-link")
+    newest = story.updates.order_by("-published_at").first()
+    share = frame.locator(f"#update-{newest.pk} a.share-link")
     expect(share).to_have_attribute(
-        "href", f"{newsroom.url}/article.html#liveblog-update-{first.pk}"
+        "href", f"{newsroom.url}/article.html#liveblog-update-{newest.pk}"
     )
+    expect(share).to_have_attribute("target", "_top")
 
-    # Opened by that address, the newsroom's page scrolls to the update in the frame.
+    # Opened by that address, the newsroom's page scrolls to the update in the
+    # frame (fetching the older updates it is among first).
     other = context.new_page()
     other.goto(f"{newsroom.url}/article.html#liveblog-update-{first.pk}")
     frame = other.wait_for_selector(FRAME).content_frame()
