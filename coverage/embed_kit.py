@@ -19,6 +19,7 @@ from urllib.parse import urlencode, urlsplit
 
 from django.conf import settings
 from django.contrib.staticfiles import finders
+from django.core.cache import caches
 from django.http import HttpResponse
 from django.shortcuts import render
 from django.utils.csp import CSP
@@ -178,12 +179,29 @@ def teaser(request, state: live.LiveState, options: EmbedOptions) -> HttpRespons
     """The teaser box; polled by itself with ?since=<revision>, answered like the
     poll: 204 from the cached live state while nothing changed (no query)."""
     since = request.GET.get("since")
-    if since is not None:
-        since = views.parse_since(since)
-        if isinstance(since, str):
-            return views.plain_response(since, 400)
-        if since == state.revision:
-            return views.shareable(HttpResponse(status=204), f'W/"teaser-{state.story_id}-{since}"')
+    if since is None:
+        return render(
+            request, "coverage/embed_teaser.html", teaser_context(request, state, options)
+        )
+    since = views.parse_since(since)
+    if isinstance(since, str):
+        return views.plain_response(since, 400)
+    etag = f'W/"teaser-{state.story_id}-{since}-{state.revision}"'
+    if request.headers.get("If-None-Match") == etag:
+        return views.shareable(HttpResponse(status=304), etag)
+    if since == state.revision:
+        return views.shareable(HttpResponse(status=204), etag)
+    # Every reader of this teaser asks the same when the story changes: answer it once.
+    key = f"teaser:{state.story_id}:{state.revision}:{request.get_host()}:{options.query()}"
+    content = caches["revisions"].get(key)
+    if content is None:
+        context = teaser_context(request, state, options)
+        content = render(request, "coverage/embed_teaser.html#teaser", context).content
+        caches["revisions"].set(key, content, settings.LIVE_PAGE_CACHE_SECONDS)
+    return views.shareable(HttpResponse(content), etag)
+
+
+def teaser_context(request, state: live.LiveState, options: EmbedOptions) -> dict:
     story, _ = views.story_at(state)
     limit = options.limit or DEFAULT_TEASER_LIMIT
     # What the teaser shows of each: its stamp and headline (else first words).
@@ -200,7 +218,7 @@ def teaser(request, state: live.LiveState, options: EmbedOptions) -> HttpRespons
     if not items:
         items = list(published[:limit])
     base = representation.base_url(request)
-    context = {
+    return {
         "story": story,
         "embed": options,
         "items": [(item, options.update_url(base, story, item.pk)) for item in items],
@@ -210,9 +228,6 @@ def teaser(request, state: live.LiveState, options: EmbedOptions) -> HttpRespons
         "poll_seconds": views.poll_interval(state),
         "poll_url": f"{request.path}?{options.query(since=state.revision)}",
     }
-    if since is not None:
-        return render(request, "coverage/embed_teaser.html#teaser", context)
-    return render(request, "coverage/embed_teaser.html", context)
 
 
 @require_safe

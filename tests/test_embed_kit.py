@@ -262,6 +262,13 @@ def test_the_teasers_poll_is_free_while_nothing_changes(client, story, django_as
     assert html.lstrip().startswith('<section id="teaser"') and "<html" not in html
     revision = Story.objects.get(pk=story.pk).revision
     assert f"since={revision}" in html
+    # Every reader at this state gets the one answer, from the cache, and may reuse it.
+    with django_assert_num_queries(0):
+        again = client.get(poll_url)
+    assert again.content == answer.content
+    with django_assert_num_queries(0):
+        unchanged = client.get(poll_url, headers={"If-None-Match": answer["ETag"]})
+    assert unchanged.status_code == 304
 
 
 def test_the_teasers_poll_checks_its_cursor(client, story):
