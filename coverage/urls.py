@@ -1,6 +1,6 @@
 from django.urls import path
 
-from coverage import feeds, views
+from coverage import embed_kit, feeds, views
 
 app_name = "coverage"
 
@@ -8,6 +8,9 @@ urlpatterns = [
     path("", views.home, name="home"),
     path("feeds/live/", feeds.LiveStoriesFeed(), name="live-feed"),
     path("search/", views.search, name="search"),
+    # Before the story's own addresses: "embed" is a slug no story may take.
+    path("embed/<slug:slug>/", embed_kit.embed_page, name="embed"),
+    path("embed/<slug:slug>/fragment/", embed_kit.fragment, name="embed-fragment"),
     path("<slug:slug>/", views.story, name="story"),
     path("<slug:slug>/updates/", views.poll, name="poll"),
     path("<slug:slug>/updates/<int:update_id>/", views.update_page, name="update"),

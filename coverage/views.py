@@ -210,10 +210,23 @@ def story(request, slug):
     state = public_state(slug)
     if "around" in request.GET:
         return redirect_around(state, request.GET["around"])
+    context = story_context(state, before, key_events_only)
+    if before and request.htmx:
+        return render(request, "coverage/story.html#update-list", context)
+    response = render(request, "coverage/story.html", context)
+    if not request.GET:
+        # Served in its place while the database is down (middleware).
+        middleware.remember_page(slug, response.content)
+    return response
+
+
+def story_context(state: live.LiveState, before=None, key_events_only=False) -> dict:
+    """What templates/coverage/story.html renders: the story page's, and the
+    embed kit's (coverage/embed_kit.py), which renders it in a frame."""
     story, following = story_at(state)
     # The revision is read before the updates: anything committed in between
     # reaches the page twice at worst (the poll replaces it in place), never zero times.
-    context = {
+    return {
         "story": story,
         "following": following,
         "revision": story.revision,
@@ -225,13 +238,6 @@ def story(request, slug):
         "cache_seconds": settings.LIVE_PAGE_CACHE_SECONDS,
         "poll_seconds": poll_interval(state),
     }
-    if before and request.htmx:
-        return render(request, "coverage/story.html#update-list", context)
-    response = render(request, "coverage/story.html", context)
-    if not request.GET:
-        # Served in its place while the database is down (middleware).
-        middleware.remember_page(slug, response.content)
-    return response
 
 
 def public_state(slug: str) -> live.LiveState:

@@ -346,6 +346,11 @@ SECURE_CSP = {
     "form-action": [CSP.SELF],
 }
 
+# Sites that may frame the embed kit's pages (/embed/<slug>/), as CSP
+# frame-ancestors sources (https://news.example.com, https://*.example.com);
+# empty: any site. Every other page refuses to be framed.
+LIVEBLOG_EMBED_ORIGINS = env_list("LIVEBLOG_EMBED_ORIGINS") or ["*"]
+
 # Embed cards can be filled in from the provider's oEmbed endpoint after an update
 # is saved. Off by default: it makes requests to third parties. Only these
 # providers are asked (keyed by the card's provider name), each within

@@ -4,6 +4,7 @@ from django.contrib import admin
 from django.contrib.sitemaps.views import sitemap
 from django.urls import include, path
 
+from coverage.embed_kit import loader as embed_loader
 from coverage.seo import StorySitemap
 from coverage.views import favicon, healthz, readyz, robots_txt
 
@@ -15,6 +16,8 @@ urlpatterns = [
     path("healthz", healthz, name="healthz"),
     path("readyz", readyz, name="readyz"),
     path("robots.txt", robots_txt, name="robots"),
+    # The embed kit's loader, at the address newsrooms paste into their pages.
+    path("embed.js", embed_loader, name="embed-js"),
     path("favicon.ico", favicon, name="favicon"),
     path(
         "sitemap.xml",

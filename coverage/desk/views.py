@@ -20,11 +20,12 @@ from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
+from django.utils.csp import CSP
 from django.utils.decorators import method_decorator
 from django.views.decorators.csp import csp_override
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from coverage import audience, live, presence, publishing, webhooks
+from coverage import audience, embed_kit, live, presence, publishing, webhooks
 from coverage.desk.forms import ComposeForm, EditForm, ImportForm, NextDayForm
 from coverage.desk.rows import DeskRow, desk_lists, desk_updates
 from coverage.models import Story, Update
@@ -39,7 +40,12 @@ from coverage.views import (
 
 # The desk previews an image before it is posted from a blob: URL (desk-images.js);
 # only the desk's page opens img-src to it, reader pages keep the site's policy.
-DESK_CSP = {**settings.SECURE_CSP, "img-src": [*settings.SECURE_CSP["img-src"], "blob:"]}
+DESK_CSP = {
+    **settings.SECURE_CSP,
+    "img-src": [*settings.SECURE_CSP["img-src"], "blob:"],
+    # The embed kit's preview (its own /embed/ page).
+    "frame-src": [CSP.SELF, *settings.SECURE_CSP["frame-src"]],
+}
 
 
 class Action(NamedTuple):
@@ -175,6 +181,7 @@ class Desk:
             presence=self.check_in(request, story, editing=()),
             # Editors hear when repeated failure stopped a webhook (lazy: one query, if any).
             stopped_webhooks=webhooks.disabled_by_failure() if can_publish(request.user) else (),
+            embed_snippet=embed_kit.snippet(request, story),
         )
         return self.render(request, "desk.html", context, status=status)
 

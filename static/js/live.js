@@ -15,7 +15,11 @@
 
   // A reader is "reading" once the top of the list has scrolled out of view:
   // inserting above them then would move the text under their eyes.
-  const readerIsAtTop = () => list.getBoundingClientRect().top >= -40;
+  // In the embed kit's frame the host page scrolls, not this one: embed-frame.js
+  // (window.liveblogEmbed) answers from where the host says the frame is.
+  const embed = window.liveblogEmbed;
+  const readerIsAtTop = () =>
+    embed ? embed.readerIsAtTop(list) : list.getBoundingClientRect().top >= -40;
 
   // By its sort key (placement.js). Returns false for an update older than
   // everything loaded while older ones are still behind "Load older updates":
@@ -46,7 +50,8 @@
     for (const article of pending) article.hidden = false;
     pending = [];
     showPendingCount();
-    list.scrollIntoView({ behavior: scrollBehaviour(), block: "start" });
+    if (embed) embed.scrollTo(list);
+    else list.scrollIntoView({ behavior: scrollBehaviour(), block: "start" });
   }
 
   // Ids of updates a poll is bringing that this page did not have.
