@@ -85,7 +85,7 @@ def test_a_new_update_arrives_with_the_new_cursor(client):
     assert "Breaking: the bridge has reopened." in html
     assert f"UPDATE {update.stamp}" in html
     assert f"?since={revision_of(story)}" in html
-    assert 'hx-trigger="every' in html
+    assert 'hx-trigger="poll-now"' in html
 
 
 def test_an_edit_is_sent_as_a_replacement(client):
@@ -159,7 +159,7 @@ def test_ending_the_story_changes_the_badge_and_slows_the_poller(client, setting
     assert response.status_code == 200
     assert 'id="poller"' in html
     assert 'data-ended="true"' in html
-    assert f'hx-trigger="every {settings.LIVE_ENDED_POLL_SECONDS}s' in html
+    assert f'data-poll-seconds="{settings.LIVE_ENDED_POLL_SECONDS}"' in html
     badge = html.split('id="story-badge"')[1].split("</span></span>")[0]
     assert 'hx-swap-oob="true"' in badge
     assert "Coverage ended" in badge and "badge-live" not in badge
@@ -175,7 +175,7 @@ def test_coverage_that_resumes_reaches_pages_of_the_ended_story(client, settings
         publishing.go_live(story.pk)
     html = poll(client, story, since).content.decode()
     assert "badge-live" in html.split('id="story-badge"')[1]
-    assert f'hx-trigger="every {settings.LIVE_POLL_SECONDS}s' in html
+    assert f'data-poll-seconds="{settings.LIVE_POLL_SECONDS}"' in html
     assert 'data-ended="true"' not in html
 
 
@@ -186,7 +186,7 @@ def test_an_update_due_after_the_end_keeps_the_ended_page_polling(client, settin
     end_coverage(story)
     html = poll(client, story, since).content.decode()
     # Until it falls due, the page polls as often as a live one.
-    assert f'hx-trigger="every {settings.LIVE_POLL_SECONDS}s' in html
+    assert f'data-poll-seconds="{settings.LIVE_POLL_SECONDS}"' in html
 
 
 def test_a_reader_ahead_of_the_story_is_told_to_reload(client):
@@ -325,7 +325,7 @@ def test_a_reader_far_behind_catches_up_over_several_polls_without_a_gap(client)
         since = cursor_in(html)
     assert seen == [u.pk for u in updates]
     # Caught up with an ended story: the last answer slows polling right down.
-    assert f'hx-trigger="every {settings.LIVE_ENDED_POLL_SECONDS}s' in html
+    assert f'data-poll-seconds="{settings.LIVE_ENDED_POLL_SECONDS}"' in html
 
 
 def test_catching_up_never_splits_one_revision_across_answers(client):
