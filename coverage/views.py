@@ -379,15 +379,19 @@ def poll_mode(state: live.LiveState) -> str:
     return max(state.poll_mode, settings.READER_POLLING, key=POLL_MODES.index)
 
 
-def live_pace(state: live.LiveState) -> int:
-    """Seconds between polls of a live story, as its poll mode has it."""
-    mode = poll_mode(state)
+def pace_of(mode: str) -> int:
+    """Seconds between polls of a live story in this poll mode."""
     if mode == Story.PollMode.PAUSED:
         # The heartbeat: a paused page learns that the desk resumed it.
         return max(settings.LIVE_PAUSED_POLL_SECONDS, settings.LIVE_POLL_SECONDS)
     if mode == Story.PollMode.SLOW:
         return max(settings.LIVE_SLOW_POLL_SECONDS, settings.LIVE_POLL_SECONDS)
     return settings.LIVE_POLL_SECONDS
+
+
+def live_pace(state: live.LiveState) -> int:
+    """Seconds between polls of a live story, as its poll mode (and the site's) has it."""
+    return pace_of(poll_mode(state))
 
 
 def poll_interval(state: live.LiveState) -> int:
@@ -488,8 +492,7 @@ def answer_poll(request, state, checked: bool, since: int) -> tuple[HttpResponse
     # Every reader at this state asks the same question: answer it once. The
     # pace is in the key: the site's kill switch changes it without a revision.
     key = (
-        f"poll-answer:{state.story_id}:{since}:{state.revision}:{settings.SHOW_BYLINES:d}"
-        f":{seconds}"
+        f"poll-answer:{state.story_id}:{since}:{state.revision}:{settings.SHOW_BYLINES:d}:{seconds}"
     )
     cached = caches["revisions"].get(key)
     if cached is not None:
