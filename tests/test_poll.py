@@ -50,6 +50,8 @@ def test_nothing_new_is_a_204_without_database_queries(client, django_assert_num
         response = poll(client, story, revision)
     assert response.status_code == 204
     assert response.content == b""
+    # When to ask next, from the same cached state.
+    assert response["Poll-Interval"] == str(settings.LIVE_POLL_SECONDS)
 
 
 def test_poll_responses_are_shareable_by_http_caches(client):
@@ -131,8 +133,9 @@ def test_an_embed_change_resends_its_update(client):
     assert "A new post card" in html
 
 
-def test_a_reader_that_is_behind_gets_every_change_once_in_revision_order(client):
-    story = make_story()
+@pytest.mark.parametrize("reading_order", ["newest", "oldest"])
+def test_a_reader_that_is_behind_gets_every_change_once_in_revision_order(client, reading_order):
+    story = make_story(reading_order=reading_order)
     first = make_update(story)
     second = make_update(story)
     edit(first, body="<p>first edited</p>")
@@ -309,8 +312,9 @@ def cursor_in(html):
     return int(re.search(r"\?since=(\d+)", html).group(1))
 
 
-def test_a_reader_far_behind_catches_up_over_several_polls_without_a_gap(client):
-    story = make_story()
+@pytest.mark.parametrize("reading_order", ["newest", "oldest"])
+def test_a_reader_far_behind_catches_up_over_several_polls_without_a_gap(client, reading_order):
+    story = make_story(reading_order=reading_order)
     updates = [make_update(story) for _ in range(130)]
     end_coverage(story)  # polling must go on until the reader has caught up
     seen, since = [], 0
