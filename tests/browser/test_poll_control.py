@@ -171,9 +171,7 @@ def test_a_429_with_retry_after_is_obeyed_too(server, reader):
     assert page.seconds_to_next_poll() == PACE
 
 
-def test_repeated_errors_make_growing_jittered_gaps_and_a_success_restores_the_pace(
-    server, reader
-):
+def test_repeated_errors_make_growing_jittered_gaps_and_a_success_restores_the_pace(server, reader):
     story = make_story()
     page = ClockedPage(reader, server, story)
     assert page.seconds_to_next_poll() == PACE

@@ -95,8 +95,9 @@ def test_a_backdated_update_reaching_a_scrolled_reader_is_shown_in_place_not_cou
     assert_not_reloaded(reader)
 
 
-def test_arrivals_and_removals_leave_the_console_quiet(server, reader):
-    story = make_story()
+@pytest.mark.parametrize("order", ["newest", "oldest"])
+def test_arrivals_and_removals_leave_the_console_quiet(server, reader, order):
+    story = make_story(reading_order=order)
     gone = make_update(story, body="<p>To be withdrawn.</p>")
     errors = console_errors(reader)
     open_story(reader, server, story)
