@@ -217,3 +217,37 @@ def test_the_kill_switch_slows_every_open_page(server, reader, settings):
     assert page.seconds_to_next_poll() == HEARTBEAT
     assert page.seconds_to_next_poll() == PACE
     assert_not_reloaded(reader)
+
+
+HIDE_TAB = """
+window.__hidden = false;
+Object.defineProperty(document, "hidden", { get: () => window.__hidden });
+window.__setHidden = (hidden) => {
+  window.__hidden = hidden;
+  document.dispatchEvent(new Event("visibilitychange"));
+};
+"""
+
+
+def test_a_background_tab_keeps_quiet_and_shown_again_respects_a_retry_after(server, reader):
+    story = make_story()
+    reader.add_init_script(HIDE_TAB)
+    page = ClockedPage(reader, server, story)
+    assert page.seconds_to_next_poll() == PACE
+
+    reader.evaluate("window.__setHidden(true)")
+    page.no_poll_for(3 * PACE)
+    # Shown again: a poll at once, not at the next tick.
+    reader.evaluate("window.__setHidden(false)")
+    expect(reader.locator("html")).to_have_attribute("data-answered", "2")
+    assert page.polls() == 2
+
+    page.failing = {"status": 503, "headers": {"Retry-After": "120"}, "body": "busy"}
+    assert page.seconds_to_next_poll() == PACE
+    page.failing = None
+    reader.evaluate("window.__setHidden(true)")
+    page.no_poll_for(10)
+    # Shown during the server's wait: it is still honoured.
+    reader.evaluate("window.__setHidden(false)")
+    page.no_poll_for(100)
+    assert page.seconds_to_next_poll() <= 10 + PACE + 1
