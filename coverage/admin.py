@@ -77,6 +77,8 @@ class StoryAdmin(admin.ModelAdmin):
             {"fields": ["lead_image", "lead_image_caption", "lead_image_credit", "lead_image_alt"]},
         ),
         ("Coverage", {"fields": ["started_at", "ended_at", "previous", "revision"]}),
+        # Also on the desk's Story actions menu; saved through publishing like the rest.
+        ("Readers' pages", {"fields": ["poll_mode", "reading_order"]}),
         ("Original entry", {"fields": ["original_entry"]}),
     ]
     actions = ["go_live", "end_coverage"]
@@ -94,8 +96,9 @@ class StoryAdmin(admin.ModelAdmin):
     def get_readonly_fields(self, request, obj=None):
         fields = list(super().get_readonly_fields(request, obj))
         if not self.has_run_permission(request):
-            # Going live and ending are an editor's call (the run_story permission).
-            fields += ["status", "started_at", "ended_at", "previous"]
+            # Going live and ending, and what readers' pages do, are an editor's
+            # call (the run_story permission), as on the desk.
+            fields += ["status", "started_at", "ended_at", "previous", "poll_mode", "reading_order"]
         return fields
 
     def save_model(self, request, obj, form, change):

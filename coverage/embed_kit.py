@@ -22,6 +22,7 @@ from django.contrib.staticfiles import finders
 from django.core.cache import caches
 from django.http import HttpResponse
 from django.shortcuts import render
+from django.urls import reverse
 from django.utils.csp import CSP
 from django.views.decorators.http import require_safe
 
@@ -166,12 +167,24 @@ def embed_page(request, slug):
     state = views.public_state(slug)
     if options.mode == "teaser":
         return embeddable(teaser(request, state, options))
-    context = views.story_context(state)
-    context.update(
-        base_template="coverage/embed_base.html",
-        embed=options,
-        reading_order=options.order or context["story"].reading_order,
+    story, _ = views.story_at(state)
+    # Slices page in the order this frame shows, from this address (with its options).
+    reading_order = options.order or story.reading_order
+    parameter = views.CURSOR_PARAMETER[reading_order]
+    cursor = views.parse_cursor(request.GET.get(parameter), parameter)
+    if isinstance(cursor, str):
+        return embeddable(views.plain_response(cursor, 400))
+    query = options.query()
+    context = views.story_context(
+        state,
+        cursor,
+        reading_order=reading_order,
+        slice_base=f"{reverse('coverage:embed', args=[story.slug])}?{query + '&' if query else ''}",
+        slice_size=options.limit or views.PAGE_SIZE,
     )
+    context.update(base_template="coverage/embed_base.html", embed=options)
+    if cursor and request.htmx:
+        return embeddable(render(request, "coverage/story.html#update-list", context))
     return embeddable(render(request, "coverage/story.html", context))
 
 
@@ -187,18 +200,21 @@ def teaser(request, state: live.LiveState, options: EmbedOptions) -> HttpRespons
     if isinstance(since, str):
         return views.plain_response(since, 400)
     etag = f'W/"teaser-{state.story_id}-{since}-{state.revision}"'
+    # Like every poll answer, each says when to ask next (the desk's poll mode, the kill switch).
+    seconds = views.poll_interval(state)
     if request.headers.get("If-None-Match") == etag:
-        return views.shareable(HttpResponse(status=304), etag)
+        return views.with_interval(views.shareable(HttpResponse(status=304), etag), seconds)
     if since == state.revision:
-        return views.shareable(HttpResponse(status=204), etag)
+        return views.with_interval(views.shareable(HttpResponse(status=204), etag), seconds)
     # Every reader of this teaser asks the same when the story changes: answer it once.
-    key = f"teaser:{state.story_id}:{state.revision}:{request.get_host()}:{options.query()}"
+    key = f"teaser:{state.story_id}:{state.revision}:{seconds}:{request.get_host()}"
+    key += f":{options.query()}"
     content = caches["revisions"].get(key)
     if content is None:
         context = teaser_context(request, state, options)
         content = render(request, "coverage/embed_teaser.html#teaser", context).content
         caches["revisions"].set(key, content, settings.LIVE_PAGE_CACHE_SECONDS)
-    return views.shareable(HttpResponse(content), etag)
+    return views.with_interval(views.shareable(HttpResponse(content), etag), seconds)
 
 
 def teaser_context(request, state: live.LiveState, options: EmbedOptions) -> dict:

@@ -1,6 +1,6 @@
 """Each story's live state, kept in the cache so that "nothing new" costs no query.
 
-The state is the story's id, current revision and status. Writers refresh it
+The state is the story's id, current revision, status and reader poll mode. Writers refresh it
 right after their transaction commits; readers fall back to one query when it
 is missing or expired (see LIVE_STATE_TTL in settings for the trade-off).
 
@@ -36,6 +36,9 @@ class LiveState(NamedTuple):
     # Revisions (after, up to] handed out before a database restore and reused
     # by nothing since: a page at one of them may show what the restore removed.
     void: tuple[int, int] | None = None
+    # How often the desk wants open pages to poll (Story.PollMode): every poll
+    # answer, the idle 204 included, tells the page without a query.
+    poll_mode: str = "normal"
 
     @property
     def is_live(self) -> bool:
@@ -121,13 +124,13 @@ def _load(**lookup) -> LiveState | None:
     row = (
         Story.objects.filter(**lookup)
         .annotate(next_due=Subquery(next_due))
-        .values_list("id", "slug", "revision", "status", "next_due")
+        .values_list("id", "slug", "revision", "status", "next_due", "poll_mode")
         .first()
     )
     if row is None:
         return None
-    *fields, due = row
-    return LiveState(*fields, next_due=due.timestamp() if due else None)
+    *fields, due, poll_mode = row
+    return LiveState(*fields, next_due=due.timestamp() if due else None, poll_mode=poll_mode)
 
 
 # A copy of recent states in this process's memory, so most polls skip even the

@@ -569,6 +569,31 @@ def end_coverage(story_id: int) -> Story:
     return _set_status(story_id, Story.Status.ENDED)
 
 
+def _set_reader_setting(story_id: int, name: str, value: str) -> Story:
+    """Change one of the story's reader settings: a new revision, so every
+    cached page and poll answer moves on and open pages learn of it on their
+    next poll."""
+    with transaction.atomic():
+        story = Story.objects.select_for_update().get(pk=story_id)
+        if getattr(story, name) == value:
+            return story
+        setattr(story, name, value)
+        story.revision = _next_revision(story.pk)
+        story.save(update_fields=[name, "revision", "updated_at"])
+        _announce(story.pk)
+    return story
+
+
+def set_poll_mode(story_id: int, poll_mode: str) -> Story:
+    """How often open pages poll: normal, slow, or paused (a heartbeat)."""
+    return _set_reader_setting(story_id, "poll_mode", Story.PollMode(poll_mode))
+
+
+def set_reading_order(story_id: int, reading_order: str) -> Story:
+    """Newest or oldest update first on the story's page (feeds and API keep theirs)."""
+    return _set_reader_setting(story_id, "reading_order", Story.ReadingOrder(reading_order))
+
+
 def start_next_day(story_id: int, title: str = "", now=None) -> tuple[Story, bool]:
     """Open the next day's coverage: a new live story linked back to this one
     (which then says "Coverage continues"), with its lead text and image, and

@@ -130,41 +130,60 @@ def search(request):
     return render(request, "coverage/search.html", {"form": form, "page": page}, status=status)
 
 
+NEWEST_FIRST = Story.ReadingOrder.NEWEST_FIRST.value
+OLDEST_FIRST = Story.ReadingOrder.OLDEST_FIRST.value
+# The query parameter carrying a slice's cursor, by reading order: newest
+# first pages on to older updates, oldest first to newer ones.
+CURSOR_PARAMETER = {NEWEST_FIRST: "before", OLDEST_FIRST: "after"}
+
+
 class UpdateSlice:
-    """One slice of a story's updates in reader order: on the first page every
-    pinned update, then the newest PAGE_SIZE others; each older slice the next
-    PAGE_SIZE unpinned ones, from the cursor of the last one shown (a pinned
-    update's time says nothing of where the unpinned ones stopped).
+    """One slice of a story's updates in reading order: on the first page every
+    pinned update, then the first PAGE_SIZE others (the newest, or the oldest
+    for ``reading_order="oldest"``); each further slice the next PAGE_SIZE
+    unpinned ones, from the cursor of the last one shown (a pinned update's
+    time says nothing of where the unpinned ones stopped).
 
     Read only when the template asks: a page whose update list is already in
     the fragment cache never queries for it.
     """
 
-    def __init__(self, story, before, key_events_only=False):
+    def __init__(self, story, cursor, key_events_only=False, reading_order=None, size=PAGE_SIZE):
         self.story = story
-        self.before = before
+        self.cursor = cursor
         self.key_events_only = key_events_only
+        self.reading_order = reading_order or story.reading_order
+        # Smaller in an embed that asked for fewer (its "limit").
+        self.size = size
 
     @cached_property
     def _rows(self):
         updates = self.story.updates.published().for_reading()
+        if self.reading_order == OLDEST_FIRST:
+            updates = updates.order_by("-pinned", "published_at", "pk")
         if self.key_events_only:
             updates = updates.filter(key_event=True)
         unpinned = updates.filter(pinned=False)
-        if self.before:
-            return [], list(unpinned.older_than(*self.before)[: PAGE_SIZE + 1])
+        if self.cursor:
+            if self.reading_order == OLDEST_FIRST:
+                unpinned = unpinned.newer_than(*self.cursor)
+            else:
+                unpinned = unpinned.older_than(*self.cursor)
+            return [], list(unpinned[: self.size + 1])
         # Pinned ones are few by nature: the desk pins a handful at most.
-        return list(updates.filter(pinned=True)), list(unpinned[: PAGE_SIZE + 1])
+        return list(updates.filter(pinned=True)), list(unpinned[: self.size + 1])
 
     @property
     def updates(self):
         pinned, unpinned = self._rows
-        return pinned + unpinned[:PAGE_SIZE]
+        return pinned + unpinned[: self.size]
 
     @property
-    def older_cursor(self):
+    def next_cursor(self):
+        """Where the next slice starts ("Load older updates", or "Load newer
+        updates" oldest first), or None after the last."""
         _, unpinned = self._rows
-        return unpinned[PAGE_SIZE - 1].cursor if len(unpinned) > PAGE_SIZE else None
+        return unpinned[self.size - 1].cursor if len(unpinned) > self.size else None
 
 
 class StorySummary:
@@ -198,20 +217,29 @@ class StorySummary:
 def story(request, slug):
     """The story page: the newest PAGE_SIZE updates (pinned first), then a
     "Load older updates" link carrying a cursor (?before=) to the next slice;
-    ?key_events=1 shows key events only (the filter without JavaScript);
-    ?around=<id> sends the reader to the page that holds that update."""
-    before = parse_cursor(request.GET.get("before"))
+    oldest first (the story's reading order), the oldest PAGE_SIZE and "Load
+    newer updates" (?after=). ?key_events=1 shows key events only (the filter
+    without JavaScript); ?around=<id> sends the reader to the page that holds
+    that update."""
     key_events_only = request.GET.get("key_events") == "1"
-    if isinstance(before, str):
-        return plain_response(before, 400)
     # The live state (usually in this process's memory) names the revision;
     # the story and its next day are cached per revision, so a repeat view
     # of an unchanged story costs no query at all.
     state = public_state(slug)
+    story, _ = story_at(state)
+    reading_order = story.reading_order
     if "around" in request.GET:
-        return redirect_around(state, request.GET["around"])
-    context = story_context(state, before, key_events_only)
-    if before and request.htmx:
+        return redirect_around(state, request.GET["around"], reading_order)
+    parameter = CURSOR_PARAMETER[reading_order]
+    if any(name in request.GET for name in CURSOR_PARAMETER.values() if name != parameter):
+        # A link from before the desk turned the order round: its cursor
+        # pages the other way, so the reader starts from the top instead.
+        return HttpResponseRedirect(story.get_absolute_url())
+    cursor = parse_cursor(request.GET.get(parameter), parameter)
+    if isinstance(cursor, str):
+        return plain_response(cursor, 400)
+    context = story_context(state, cursor, key_events_only, reading_order)
+    if cursor and request.htmx:
         return render(request, "coverage/story.html#update-list", context)
     response = render(request, "coverage/story.html", context)
     if not request.GET:
@@ -220,21 +248,36 @@ def story(request, slug):
     return response
 
 
-def story_context(state: live.LiveState, before=None, key_events_only=False) -> dict:
+def story_context(
+    state: live.LiveState,
+    cursor=None,
+    key_events_only=False,
+    reading_order=None,
+    *,
+    slice_base=None,
+    slice_size=PAGE_SIZE,
+) -> dict:
     """What templates/coverage/story.html renders: the story page's, and the
-    embed kit's (coverage/embed_kit.py), which renders it in a frame."""
+    embed kit's (coverage/embed_kit.py), which renders it in a frame, perhaps
+    in the other reading order and fewer at a time, its slices fetched from its
+    own address (``slice_base``: where "Load older/newer updates" links start,
+    up to the cursor; it names the slice size too, so it is in the cache keys)."""
     story, following = story_at(state)
+    reading_order = reading_order or story.reading_order
     # The revision is read before the updates: anything committed in between
     # reaches the page twice at worst (the poll replaces it in place), never zero times.
     return {
         "story": story,
         "following": following,
         "revision": story.revision,
-        "slice": UpdateSlice(story, before, key_events_only),
+        "slice": UpdateSlice(story, cursor, key_events_only, reading_order, slice_size),
+        "slice_base": slice_base or f"{story.get_absolute_url()}?",
         "summary": StorySummary(story.pk),
         "key_events_only": key_events_only,
         "show_bylines": settings.SHOW_BYLINES,
-        "before": before,
+        # "newest" or "oldest": the templates and the page's script follow it.
+        "reading_order": reading_order,
+        "cursor": cursor,
         "cache_seconds": settings.LIVE_PAGE_CACHE_SECONDS,
         "poll_seconds": poll_interval(state),
     }
@@ -265,11 +308,13 @@ def story_at(state: live.LiveState) -> tuple[Story, Story | None]:
 UPDATES_ABOVE = 2
 
 
-def redirect_around(state: live.LiveState, raw_id: str) -> HttpResponse:
+def redirect_around(
+    state: live.LiveState, raw_id: str, reading_order: str = NEWEST_FIRST
+) -> HttpResponse:
     """Send the reader to the page of the story that shows this update: the live
-    page while it is among the newest PAGE_SIZE (or pinned), else the older slice
-    that starts UPDATES_ABOVE updates above it. The reader's #update-<id> stays
-    on the address (a Location without a fragment keeps the request's)."""
+    page while it is among the first PAGE_SIZE (or pinned), else the slice that
+    starts UPDATES_ABOVE updates above it. The reader's #update-<id> stays on
+    the address (a Location without a fragment keeps the request's)."""
     story_url = reverse("coverage:story", kwargs={"slug": state.slug})
     if not raw_id.isascii() or not raw_id.isdigit() or len(raw_id) > 18:
         return plain_response("'around' must be an update's number.", 400)
@@ -278,13 +323,22 @@ def redirect_around(state: live.LiveState, raw_id: str) -> HttpResponse:
     if update is None:
         # Retracted, or never this story's: the live page is the best answer.
         return HttpResponseRedirect(story_url)
-    newer = visible.filter(pinned=False).newer_than(update.published_at, update.pk)
-    if update.pinned or newer.count() < PAGE_SIZE:
+    unpinned = visible.filter(pinned=False)
+    if reading_order == OLDEST_FIRST:
+        above = unpinned.older_than(update.published_at, update.pk)
+        nearest_first = ("-published_at", "-pk")
+    else:
+        above = unpinned.newer_than(update.published_at, update.pk)
+        nearest_first = ("published_at", "pk")
+    if update.pinned or above.count() < PAGE_SIZE:
         return HttpResponseRedirect(story_url)
-    above = newer.order_by("published_at", "pk").only("pk", "published_at")[:UPDATES_ABOVE]
-    top = [update, *above][-1]
-    # The cursor is exclusive: one past the top update's id includes it.
+    context = above.order_by(*nearest_first).only("pk", "published_at")[:UPDATES_ABOVE]
+    top = [update, *context][-1]
+    # The cursor is exclusive: one past the top update's id (one before, oldest
+    # first) includes it.
     seconds = int(top.published_at.timestamp())
+    if reading_order == OLDEST_FIRST:
+        return HttpResponseRedirect(f"{story_url}?after={seconds}-{top.pk - 1}")
     return HttpResponseRedirect(f"{story_url}?before={seconds}-{top.pk + 1}")
 
 
@@ -313,13 +367,14 @@ def update_page(request, slug, update_id):
     )
 
 
-def parse_cursor(raw: str | None):
-    """``?before=<unix seconds>-<id>``: (datetime, id), None, or a message."""
+def parse_cursor(raw: str | None, parameter: str = "before"):
+    """``?before=<unix seconds>-<id>`` (or ``?after=``): (datetime, id), None, or a message."""
     if raw is None:
         return None
     match = re.fullmatch(r"(\d{1,11})-(\d{1,18})", raw)
     if not match:
-        return "'before' must look like 1764086460-123 (from a Load older updates link)."
+        link = "Load newer updates" if parameter == "after" else "Load older updates"
+        return f"'{parameter}' must look like 1764086460-123 (from a {link} link)."
     seconds, pk = map(int, match.groups())
     return dt.datetime.fromtimestamp(seconds, dt.UTC), pk
 
@@ -335,12 +390,44 @@ def parse_since(raw: str | None) -> int | str:
     return int(raw)
 
 
+# Reader poll modes, slowest last: the site's kill switch and the story's own
+# setting combine toward the slower.
+POLL_MODES = tuple(Story.PollMode.values)
+POLL_INTERVAL_HEADER = "Poll-Interval"
+
+
+def poll_mode(state: live.LiveState) -> str:
+    """The story's poll mode, or the site's (READER_POLLING) where that is slower."""
+    return max(state.poll_mode, settings.READER_POLLING, key=POLL_MODES.index)
+
+
+def pace_of(mode: str) -> int:
+    """Seconds between polls of a live story in this poll mode."""
+    if mode == Story.PollMode.PAUSED:
+        # The heartbeat: a paused page learns that the desk resumed it.
+        return max(settings.LIVE_PAUSED_POLL_SECONDS, settings.LIVE_POLL_SECONDS)
+    if mode == Story.PollMode.SLOW:
+        return max(settings.LIVE_SLOW_POLL_SECONDS, settings.LIVE_POLL_SECONDS)
+    return settings.LIVE_POLL_SECONDS
+
+
+def live_pace(state: live.LiveState) -> int:
+    """Seconds between polls of a live story, as its poll mode (and the site's) has it."""
+    return pace_of(poll_mode(state))
+
+
 def poll_interval(state: live.LiveState) -> int:
-    """Seconds between a page's polls: an ended story's pages poll slowly, unless
-    an update scheduled before the end is still to fall due."""
+    """Seconds between a page's polls: its poll mode's pace; an ended story's
+    pages poll slowly, unless an update scheduled before the end is still to fall due."""
     if state.is_live or state.next_due is not None:
-        return settings.LIVE_POLL_SECONDS
-    return settings.LIVE_ENDED_POLL_SECONDS
+        return live_pace(state)
+    return max(settings.LIVE_ENDED_POLL_SECONDS, live_pace(state))
+
+
+def with_interval(response: HttpResponse, seconds: int) -> HttpResponse:
+    """Every poll answer tells the page when to ask next (live.js obeys it)."""
+    response[POLL_INTERVAL_HEADER] = str(seconds)
+    return response
 
 
 def nothing_to_send(since: int, revision: int) -> HttpResponse | None:
@@ -387,48 +474,62 @@ def poll(request, slug):
     (visible ones replace or insert, the rest are removed), a new poller, and
     the key events box, "Last updated" and badge; four queries (updates,
     their embeds, their authors, the key events) on a warm cache.
+    Every answer but a 400 or 404 carries Poll-Interval: the seconds until the
+    page's next poll, as the desk and the site's kill switch want it.
     """
     since = parse_since(request.GET.get("since"))
     if isinstance(since, str):
         return plain_response(since, 400)
-
     # at_least: a reader who saw a newer revision (served by another process)
     # makes this one look further, up to the database, before calling it ahead.
     state, checked = live.get_checked(slug, at_least=since)
     if state is None or state.status == Story.Status.DRAFT:
         return plain_response("No such story.", 404)
     audience.count_poll(state.story_id)  # in memory; to the cache every few seconds
+    response, seconds = answer_poll(request, state, checked, since)
+    return with_interval(response, seconds)
+
+
+def answer_poll(request, state, checked: bool, since: int) -> tuple[HttpResponse, int]:
+    """The answer to a poll, and the seconds until the page's next one."""
+    seconds = poll_interval(state)
     if since > state.revision and not checked:
         # Ahead of a state the database confirmed under a second ago: another
         # process's newer write, or a cursor that is simply wrong. Not proof
         # enough for a reload, and not worth a query per request: ask again later.
         response = HttpResponse(status=204)
         response["Cache-Control"] = "no-store"
-        return response
+        return response, seconds
 
     if state.is_void(since):
         # The page shows a revision from before a database restore.
-        return nothing_to_send(state.revision + 1, state.revision)
+        return nothing_to_send(state.revision + 1, state.revision), seconds
     etag = f'W/"{state.story_id}-{since}-{state.revision}"'
     if request.headers.get("If-None-Match") == etag:
-        return shareable(HttpResponse(status=304), etag)
+        return shareable(HttpResponse(status=304), etag), seconds
     answer = nothing_to_send(since, state.revision)
     if answer is not None:
-        return shareable(answer, etag) if answer.status_code == 204 else answer
+        return (shareable(answer, etag) if answer.status_code == 204 else answer), seconds
 
-    # Every reader at this state asks the same question: answer it once.
-    key = f"poll-answer:{state.story_id}:{since}:{state.revision}:{settings.SHOW_BYLINES:d}"
-    content = caches["revisions"].get(key)
-    if content is not None:
-        return shareable(HttpResponse(content), etag)
-    response = answer_changes(request, state, since)
+    # Every reader at this state asks the same question: answer it once. The
+    # pace is in the key: the site's kill switch changes it without a revision.
+    key = (
+        f"poll-answer:{state.story_id}:{since}:{state.revision}:{settings.SHOW_BYLINES:d}:{seconds}"
+    )
+    cached = caches["revisions"].get(key)
+    if cached is not None:
+        content, seconds = cached
+        return shareable(HttpResponse(content), etag), seconds
+    response, seconds = answer_changes(request, state, since)
     if "HX-Refresh" not in response:
-        caches["revisions"].set(key, response.content, settings.LIVE_PAGE_CACHE_SECONDS)
-    return shareable(response, etag)
+        caches["revisions"].set(key, (response.content, seconds), settings.LIVE_PAGE_CACHE_SECONDS)
+    return shareable(response, etag), seconds
 
 
-def answer_changes(request, state: live.LiveState, since: int) -> HttpResponse:
-    """Every update changed after ``since``, as out-of-band swaps, and the poller.
+def answer_changes(request, state: live.LiveState, since: int) -> tuple[HttpResponse, int]:
+    """Every update changed after ``since``, as out-of-band swaps, and the poller
+    (with the seconds until the next poll: a reader catching up goes on at the
+    live pace).
 
     The cached state is enough to answer: every change up to its revision has
     committed, and anything newer is picked up by the next poll.
@@ -452,9 +553,10 @@ def answer_changes(request, state: live.LiveState, since: int) -> HttpResponse:
         if not changes:
             response = plain_response("Too much has changed; reload the page.", 200)
             response["HX-Refresh"] = "true"
-            return response
+            return response, live_pace(state)
     # Everything in the answer from the primary, like its changes: it is
     # cached for every reader at this state, and must agree with it.
+    seconds = live_pace(state) if cursor < state.revision else poll_interval(state)
     with routers.primary():
         story, following = state, None
         if state.status == Story.Status.ENDED:
@@ -462,7 +564,7 @@ def answer_changes(request, state: live.LiveState, since: int) -> HttpResponse:
             # continues, without reloading.
             story = Story.objects.get(pk=state.story_id)
             following = Story.objects.public().filter(previous_id=state.story_id).first()
-        return render(
+        response = render(
             request,
             "coverage/poll.html",
             {
@@ -475,8 +577,7 @@ def answer_changes(request, state: live.LiveState, since: int) -> HttpResponse:
                 # edited or retracted, and any newer update, shows on open pages.
                 "summary": StorySummary(state.story_id),
                 "show_bylines": settings.SHOW_BYLINES,
-                "poll_seconds": (
-                    settings.LIVE_POLL_SECONDS if cursor < state.revision else poll_interval(state)
-                ),
+                "poll_seconds": seconds,
             },
         )
+    return response, seconds

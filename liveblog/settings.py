@@ -239,6 +239,17 @@ LIVE_POLL_MAX_AGE = int(os.environ.get("LIVE_POLL_MAX_AGE", "2"))
 # Seconds between polls of an ended story's open pages: slow, but coverage that
 # resumes (or an update scheduled before the end) still reaches them.
 LIVE_ENDED_POLL_SECONDS = int(os.environ.get("LIVE_ENDED_POLL_SECONDS", "300"))
+# Seconds between polls of a story the desk has slowed, and of a paused one: a
+# paused page still checks at this heartbeat (at most a minute), so it resumes
+# when the desk resumes it.
+LIVE_SLOW_POLL_SECONDS = int(os.environ.get("LIVE_SLOW_POLL_SECONDS", "30"))
+LIVE_PAUSED_POLL_SECONDS = min(int(os.environ.get("LIVE_PAUSED_POLL_SECONDS", "60")), 60)
+# The site's kill switch for reader polling: normal, slow or paused. It overrides
+# every story's own setting toward the slower (a story the desk paused stays
+# paused under "slow"); open pages obey within one poll.
+READER_POLLING = os.environ.get("READER_POLLING", "normal").strip().lower()
+if READER_POLLING not in ("normal", "slow", "paused"):
+    raise ImproperlyConfigured("READER_POLLING must be normal, slow or paused.")
 # Seconds an editor stays listed on a story's desk after their last poll (a
 # few desk polls: one lost or late poll does not make them vanish).
 DESK_PRESENCE_SECONDS = float(os.environ.get("DESK_PRESENCE_SECONDS", "35"))

@@ -2,10 +2,12 @@
 who may not frame the rest, no cookies, options checked, the fragment for
 edge includes (and its 304), the teaser and its poll, and the desk's snippet."""
 
+import datetime as dt
 import re
 
 import pytest
 from django.urls import reverse
+from django.utils import timezone
 
 from coverage.models import Embed, Story
 from tests.factories import committed, make_embed, make_story, make_update
@@ -299,3 +301,47 @@ def test_a_draft_storys_desk_says_the_embed_waits_for_it(client, editor):
     html = client.get(f"/admin/coverage/story/{draft.pk}/desk/").content.decode()
     assert "The embed shows the story once it is live." in html
     assert "desk-embed-preview" not in html
+
+
+# Order and limit in full mode ---------------------------------------------
+
+
+def ids_in(html: str) -> list[int]:
+    return [int(found) for found in re.findall(r'<article id="update-(\d+)"', html)]
+
+
+def test_full_embed_pages_in_its_own_order_and_size_from_its_own_address(client):
+    story = make_story(title="Match")
+    start = timezone.now() - dt.timedelta(hours=1)
+    updates = [
+        make_update(story, body=f"<p>Minute {n}</p>", published_at=start + dt.timedelta(minutes=n))
+        for n in range(5)
+    ]
+    oldest_first = [update.pk for update in updates]
+
+    first = get_embed(client, story, order="oldest", limit="2")
+    assert first.status_code == 200
+    assert ids_in(first.content.decode()) == oldest_first[:2]
+    html = first.content.decode()
+    link = re.search(r'class="load-newer" href="([^"]+)"', html)
+    assert link, "an oldest-first frame offers newer updates, from its own address"
+    href = link[1].replace("&amp;", "&")
+    assert href.startswith(reverse("coverage:embed", kwargs={"slug": story.slug}) + "?")
+    assert "order=oldest" in href and "limit=2" in href
+
+    second = client.get(href, headers={"HX-Request": "true"})
+    assert second.status_code == 200
+    assert ids_in(second.content.decode()) == oldest_first[2:4]
+    assert "<html" not in second.content.decode()  # the slice alone, for htmx
+
+    # The story's own page (newest first, 50 a page) is not what the frame cached.
+    page = client.get(story.get_absolute_url())
+    assert ids_in(page.content.decode()) == oldest_first[::-1]
+    assert 'class="load-' not in page.content.decode()
+
+
+def test_a_bad_cursor_in_the_frame_is_a_400(client, story):
+    response = get_embed(client, story, order="oldest", after="yesterday")
+    assert response.status_code == 400
+    assert "after" in response.content.decode()
+    assert_no_cookie(response)

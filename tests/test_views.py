@@ -86,7 +86,7 @@ def test_live_page_polls_from_its_revision_and_ended_page_only_slowly(client, se
     end_coverage(story)
     html = page(client, story)
     assert 'data-ended="true"' in html
-    assert f'hx-trigger="every {settings.LIVE_ENDED_POLL_SECONDS}s' in html
+    assert f'data-poll-seconds="{settings.LIVE_ENDED_POLL_SECONDS}"' in html
     assert "Coverage ended" in html
 
 

@@ -18,7 +18,7 @@ from js_asset import Media, Script
 from coverage.desk.text import body_html, editable_text, gmt_text, has_text, parse_gmt, same_body
 from coverage.forms import EmbedForm
 from coverage.images import validate_upload
-from coverage.models import Embed, Update
+from coverage.models import Embed, Story, Update
 from coverage.permissions import can_publish
 from coverage.sanitize import ALLOWED_URL_SCHEMES, EDITOR_EXTENSIONS, sanitize_html
 from coverage.textformat import TextFormatError, parse
@@ -303,6 +303,23 @@ class EditForm(DeskForm):
 
 class NextDayForm(DeskForm):
     title = forms.CharField(max_length=200, required=False, label="Next day's title")
+
+
+class ReaderSettingsForm(DeskForm):
+    """What readers' pages do, from the Story actions menu: each control posts one."""
+
+    poll_mode = forms.ChoiceField(
+        choices=Story.PollMode.choices, required=False, label="Readers' pages check for news"
+    )
+    reading_order = forms.ChoiceField(
+        choices=Story.ReadingOrder.choices, required=False, label="Reading order"
+    )
+
+    def clean(self):
+        cleaned = super().clean()
+        if not self.errors and not (cleaned.get("poll_mode") or cleaned.get("reading_order")):
+            raise ValidationError("Choose a poll mode or a reading order.")
+        return cleaned
 
 
 class ImportForm(DeskForm):

@@ -26,12 +26,13 @@ from django.views.decorators.csp import csp_override
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from coverage import audience, embed_kit, live, presence, publishing, webhooks
-from coverage.desk.forms import ComposeForm, EditForm, ImportForm, NextDayForm
+from coverage.desk.forms import ComposeForm, EditForm, ImportForm, NextDayForm, ReaderSettingsForm
 from coverage.desk.rows import DeskRow, desk_lists, desk_updates
 from coverage.models import Story, Update
 from coverage.permissions import can_edit, can_publish, can_run_story, can_use_desk
 from coverage.views import (
     nothing_to_send,
+    pace_of,
     parse_cursor,
     parse_since,
     plain_response,
@@ -90,6 +91,7 @@ class Desk:
             view(self.poll, "desk_poll", "<int:story_id>/desk/poll/"),
             view(self.paste_import, "desk_import", "<int:story_id>/desk/import/"),
             view(self.lifecycle, "desk_lifecycle", "<int:story_id>/desk/story/<slug:action>/"),
+            view(self.reader_settings, "desk_readers", "<int:story_id>/desk/readers/"),
             view(self.row, "desk_row", "<int:story_id>/desk/updates/<int:update_id>/"),
             view(self.edit, "desk_edit", "<int:story_id>/desk/updates/<int:update_id>/edit/"),
             view(
@@ -128,12 +130,21 @@ class Desk:
             "can_publish": can_publish(request.user),
             "can_run_story": can_run_story(request.user),
             "poll_seconds": self.poll_seconds(),
+            "reader_polling": self.reader_polling(),
             **extra,
         }
 
     @staticmethod
     def poll_seconds():
         return settings.LIVE_POLL_SECONDS
+
+    @staticmethod
+    def reader_polling():
+        """Each poll mode's pace for the menu, and the site's kill switch if it is on."""
+        return {
+            "modes": [(mode, label, pace_of(mode)) for mode, label in Story.PollMode.choices],
+            "site": settings.READER_POLLING,
+        }
 
     def check_in(self, request, story, state=None, **check_in) -> presence.Presence:
         """Check this editor in on the story's desk (see coverage.presence); the
@@ -420,6 +431,35 @@ class Desk:
             else:
                 messages.info(request, f"Coverage already continues in “{following}”.")
             return HttpResponseRedirect(self.desk_url(following))
+        return HttpResponseRedirect(self.desk_url(story))
+
+    @method_decorator(require_POST)
+    def reader_settings(self, request, story_id):
+        """How readers' pages poll (normal, slow, paused) and in which order they
+        list updates: each a write with a revision, so open pages follow."""
+        story = self.story_for(request, story_id)
+        if not can_run_story(request.user):
+            raise PermissionDenied("Only an editor can change what readers' pages do.")
+        form = ReaderSettingsForm(request.POST)
+        if not form.is_valid():
+            errors = "; ".join(" ".join(problems) for problems in form.errors.values())
+            return plain_response(errors, 400)
+        if poll_mode := form.cleaned_data["poll_mode"]:
+            publishing.set_poll_mode(story.pk, poll_mode)
+            label = Story.PollMode(poll_mode).label.lower()
+            self.log(request, story, f"Reader polling set to {label} from the desk.")
+            if poll_mode == Story.PollMode.PAUSED:
+                note = f"paused: they only check every {pace_of(poll_mode)} s for when you resume."
+            else:
+                note = f"{label}: every {pace_of(poll_mode)} s."
+            messages.success(request, f"Readers' pages check for news {note}")
+        if reading_order := form.cleaned_data["reading_order"]:
+            publishing.set_reading_order(story.pk, reading_order)
+            label = Story.ReadingOrder(reading_order).label.lower()
+            self.log(request, story, f"Reading order set to {label} from the desk.")
+            messages.success(
+                request, f"The story page lists updates {label}; the desk keeps newest first."
+            )
         return HttpResponseRedirect(self.desk_url(story))
 
     def log(self, request, story, message):

@@ -37,13 +37,10 @@
   // pinned) moves; the others stay put, so nobody's focus is taken away.
   function tidy() {
     for (const row of document.querySelectorAll(".desk-list > .desk-row")) {
-      const list = row.parentElement;
-      const prev = row.previousElementSibling;
-      const next = row.nextElementSibling;
+      // The desk keeps newest first whatever the story's reading order.
       const misplaced =
-        list.dataset.section !== row.dataset.section ||
-        (isRow(prev) && prev.dataset.sort < row.dataset.sort) ||
-        (isRow(next) && next.dataset.sort > row.dataset.sort);
+        row.parentElement.dataset.section !== row.dataset.section ||
+        placement.outOfOrder(row, isRow);
       if (misplaced) place(row);
     }
   }

@@ -20,11 +20,14 @@
   const post = (message) => window.parent.postMessage({ protocol: PROTOCOL, ...message }, parentOrigin);
   // Where this frame's top is in the host's viewport, as the host last said.
   let frameTop = 0;
+  let hostHeight = window.innerHeight;
   let hostPage = null;
 
   window.liveblogEmbed = {
     // As live.js decides on a page of its own: the list's top still in view.
     readerIsAtTop: (list) => frameTop + list.getBoundingClientRect().top >= -40,
+    // Oldest first: the list's end within what the host shows.
+    readerIsAtEnd: (list) => frameTop + list.getBoundingClientRect().bottom <= hostHeight + 40,
     scrollTo: (element) => post({ type: "scroll-to", offset: element.getBoundingClientRect().top + window.scrollY }),
   };
 
@@ -59,10 +62,11 @@
       window.liveblogEmbed.scrollTo(update);
       return true;
     }
-    const older = document.querySelector("#updates .load-older");
+    const older = document.querySelector("#updates .load-older, #updates .load-newer");
     if (!older || slices === 0) return false;
     const loaded = (event) => {
-      if (!event.detail.target?.classList?.contains("load-older")) return;
+      const target = event.detail.target?.classList;
+      if (!target?.contains("load-older") && !target?.contains("load-newer")) return;
       document.body.removeEventListener("htmx:afterSettle", loaded);
       show(id, slices - 1);
     };
@@ -89,6 +93,7 @@
       if (/^\d+$/.test(String(message.show))) show(message.show);
     } else if (message.type === "viewport" && Number.isFinite(message.top)) {
       frameTop = message.top;
+      if (Number.isFinite(message.height)) hostHeight = message.height;
       // The "new updates" button sticks to the top of what the reader sees of
       // the frame, not to the frame's own (whole-document) viewport.
       root.style.setProperty("--host-viewport-top", `${Math.max(0, -frameTop)}px`);

@@ -1,5 +1,5 @@
-// The live page's small helper. htmx polls and swaps; this file only decides
-// where arriving updates go and keeps readers who scrolled down in place.
+// The live page's small helper. htmx polls and swaps; this file says when to
+// poll, decides where arriving updates go and keeps readers who scrolled in place.
 (() => {
   "use strict";
 
@@ -12,6 +12,12 @@
 
   const poller = () => document.getElementById("poller");
   const isUpdate = (el) => el && el.nodeType === 1 && el.classList.contains("update");
+  // "newest" first, or "oldest" first (the story's reading order): new updates
+  // arrive at the top, or at the bottom.
+  const order = list.dataset.order === "oldest" ? "oldest" : "newest";
+  const oldestFirst = order === "oldest";
+  const LOAD_MORE = ".load-older, .load-newer";
+  const isLoadMore = (el) => Boolean(el?.matches?.(LOAD_MORE));
 
   // A reader is "reading" once the top of the list has scrolled out of view:
   // inserting above them then would move the text under their eyes.
@@ -20,12 +26,17 @@
   const embed = window.liveblogEmbed;
   const readerIsAtTop = () =>
     embed ? embed.readerIsAtTop(list) : list.getBoundingClientRect().top >= -40;
+  // Oldest first, new updates go below: a reader who has reached the end of
+  // the list sees them come; one reading further up is told of them instead.
+  const readerIsAtEnd = () =>
+    embed ? embed.readerIsAtEnd(list) : list.getBoundingClientRect().bottom <= window.innerHeight + 40;
+  const readerSeesArrivals = () => (oldestFirst ? readerIsAtEnd() : readerIsAtTop());
 
-  // By its sort key (placement.js). Returns false for an update older than
-  // everything loaded while older ones are still behind "Load older updates":
-  // it belongs to a later slice.
+  // By its sort key (placement.js). Returns false for an update beyond
+  // everything loaded while more are still behind "Load older updates" (or
+  // "Load newer updates"): it belongs to a later slice, and comes with it.
   const place = (article) =>
-    placement.place(article, list, isUpdate, !list.querySelector(".load-older"));
+    placement.place(article, list, isUpdate, !list.querySelector(LOAD_MORE), order);
 
   function announce(text) {
     if (announcer) announcer.textContent = text;
@@ -47,11 +58,14 @@
   const scrollBehaviour = () => (lessMotion.matches ? "auto" : "smooth");
 
   function revealPending() {
+    const first = pending.find((article) => article.isConnected);
     for (const article of pending) article.hidden = false;
     pending = [];
     showPendingCount();
-    if (embed) embed.scrollTo(list);
-    else list.scrollIntoView({ behavior: scrollBehaviour(), block: "start" });
+    // Down to the first of them at the bottom, oldest first; else up to the top.
+    const destination = oldestFirst && first ? first : list;
+    if (embed) embed.scrollTo(destination);
+    else destination.scrollIntoView({ behavior: scrollBehaviour(), block: "start" });
   }
 
   // Ids of updates a poll is bringing that this page did not have.
@@ -85,9 +99,17 @@
     if (edited) event.detail.serverResponse = answer.innerHTML;
   });
 
-  // Is this update the newest one unpinned (above everything the reader has)?
-  // A backdated one lands further down, among what they have already seen.
+  // Is this update the newest one unpinned (above everything the reader has,
+  // or below it oldest first)? A backdated one lands among what they have
+  // already seen, as does a pinned one oldest first (at the top).
   function isNewest(article) {
+    if (oldestFirst) {
+      if (article.classList.contains("is-pinned")) return false;
+      for (let el = article.nextElementSibling; el; el = el.nextElementSibling) {
+        if (isUpdate(el)) return false;
+      }
+      return true;
+    }
     for (let el = article.previousElementSibling; el; el = el.previousElementSibling) {
       if (isUpdate(el) && !el.classList.contains("is-pinned")) return false;
     }
@@ -99,7 +121,7 @@
     // Filtered to key events: another kind of update arrives hidden, unannounced.
     if (filtering() && !article.classList.contains("is-key-event")) return;
     const stamp = article.querySelector(".update-stamp")?.textContent || "";
-    if (readerIsAtTop() || !isNewest(article)) {
+    if (readerSeesArrivals() || !isNewest(article)) {
       // Shown where it belongs; the browser's scroll anchoring keeps a reader
       // further down where they are.
       announce("New update: " + stamp);
@@ -121,12 +143,7 @@
   });
 
   function keepInOrder(article) {
-    const prev = article.previousElementSibling;
-    const next = article.nextElementSibling;
-    const outOfOrder =
-      (isUpdate(prev) && prev.dataset.sort < article.dataset.sort) ||
-      (isUpdate(next) && next.dataset.sort > article.dataset.sort);
-    if (outOfOrder) place(article);
+    if (placement.outOfOrder(article, isUpdate, order)) place(article);
   }
 
   // A playing video is part of the page the reader is using: an edit of its
@@ -177,17 +194,17 @@
     }
   });
 
-  // "Load older updates" by keyboard: focus goes to the first update it
-  // brought, not back to the top of the document.
+  // "Load older updates" (or newer) by keyboard: focus goes to the first
+  // update it brought, not back to the top of the document.
   let lastBeforeOlder = null;
   document.body.addEventListener("htmx:beforeSwap", (event) => {
     // The link is its own target: it is swapped for the slice it brings.
-    if (event.detail.target?.classList?.contains("load-older")) {
+    if (isLoadMore(event.detail.target)) {
       lastBeforeOlder = event.detail.target.previousElementSibling;
     }
   });
   document.body.addEventListener("htmx:afterSettle", (event) => {
-    if (!lastBeforeOlder || !event.detail.target?.classList?.contains("load-older")) return;
+    if (!lastBeforeOlder || !isLoadMore(event.detail.target)) return;
     const first = lastBeforeOlder.nextElementSibling;
     lastBeforeOlder = null;
     if (isUpdate(first)) {
@@ -241,41 +258,81 @@
   window.addEventListener(
     "scroll",
     () => {
-      if (pending.length && readerIsAtTop()) revealPending();
+      if (pending.length && readerSeesArrivals()) revealPending();
     },
     { passive: true },
   );
 
-  // A server in trouble (5xx) or no answer at all: poll half as often each
-  // time, up to once a minute, and return to the normal pace after a success.
-  // (A 200 swaps in a fresh poller at the normal pace by itself.)
-  const MAX_BACKOFF_SECONDS = 60;
-  const pollTrigger = (seconds) => `every ${seconds}s, poll-now`;
-  function setPollSeconds(el, seconds) {
-    el.setAttribute("hx-trigger", pollTrigger(seconds));
-    htmx.process(el); // re-reads the trigger
+  // When to poll. The poller answers "poll-now"; this fires it on a timer, at
+  // the pace each answer's Poll-Interval header gives (the desk's poll mode,
+  // the site's kill switch: a paused story's pages keep a slow heartbeat, so
+  // they resume when the desk resumes). A server in trouble (5xx, 429, or no
+  // answer at all) is asked again after growing gaps with jitter, or when its
+  // Retry-After says; the first answer after restores the pace.
+  const MAX_BACKOFF_SECONDS = 300;
+  let timer = null;
+  let failures = 0;
+  // A back-off (or Retry-After) wait is running: showing the tab does not cut it short.
+  let troubled = false;
+  // The timer fired while the tab was hidden: showing it polls at once.
+  let dueWhileHidden = false;
+
+  const pace = () => Number(poller()?.dataset.pollSeconds) || 10;
+
+  function schedule(seconds) {
+    clearTimeout(timer);
+    timer = setTimeout(pollNow, seconds * 1000);
   }
-  function backOff(event) {
-    const el = event.detail.elt;
-    if (!el || el.id !== "poller" || !el.hasAttribute("hx-get")) return;
-    const status = event.detail.xhr ? event.detail.xhr.status : 0;
-    if (event.type === "htmx:responseError" && status < 500) return;
-    const trigger = /every (\d+)s/.exec(el.getAttribute("hx-trigger"));
-    const normal = Number(el.dataset.pollSeconds || trigger?.[1] || 10);
-    el.dataset.pollSeconds = normal;
-    const current = Number(el.dataset.backoffSeconds || normal);
-    // Never faster than the page's own pace (an ended story's is slower still).
-    const next = Math.min(current * 2, Math.max(MAX_BACKOFF_SECONDS, normal));
-    el.dataset.backoffSeconds = next;
-    setPollSeconds(el, next);
+
+  function pollNow() {
+    clearTimeout(timer);
+    timer = null;
+    const el = poller();
+    if (el && el.hasAttribute("hx-get")) htmx.trigger(el, "poll-now");
   }
-  document.body.addEventListener("htmx:responseError", backOff);
-  document.body.addEventListener("htmx:sendError", backOff);
+
+  // Equal jitter: half the gap fixed, half random. Readers of a struggling
+  // server spread out, none asks again sooner than the page's own pace, and
+  // each gap is at least the one before until the cap.
+  function backOffSeconds() {
+    const ceiling = Math.min(pace() * 2 ** failures, Math.max(MAX_BACKOFF_SECONDS, pace() * 2));
+    return ceiling / 2 + (Math.random() * ceiling) / 2;
+  }
+
+  // Seconds or an HTTP date; a wait longer than the back-off's cap is cut to it.
+  function retryAfterSeconds(xhr) {
+    const value = (xhr?.getResponseHeader("Retry-After") || "").trim();
+    if (!value) return null;
+    const seconds = /^\d+$/.test(value) ? Number(value) : (Date.parse(value) - Date.now()) / 1000;
+    return Number.isFinite(seconds) ? Math.min(Math.max(seconds, 0), MAX_BACKOFF_SECONDS) : null;
+  }
+
+  const inTrouble = (status) => status === 0 || status === 429 || status >= 500;
+
+  // After every poll, answered or not. When the answer replaced the poller,
+  // htmx fires this on the nearest element still in the page (as detail.elt):
+  // the request's own element says whose it was.
   document.body.addEventListener("htmx:afterRequest", (event) => {
-    const el = event.detail.elt;
-    if (!el || el.id !== "poller" || !event.detail.successful || !el.dataset.backoffSeconds) return;
-    delete el.dataset.backoffSeconds;
-    if (el.isConnected) setPollSeconds(el, Number(el.dataset.pollSeconds));
+    const el = event.detail.requestConfig?.elt;
+    if (!el || el.id !== "poller") return;
+    const xhr = event.detail.xhr;
+    const status = xhr ? xhr.status : 0;
+    if (inTrouble(status)) {
+      failures += 1;
+      troubled = true;
+      let seconds = backOffSeconds();
+      const retryAfter = status === 503 || status === 429 ? retryAfterSeconds(xhr) : null;
+      // Never before the server's Retry-After; readers spread out over a pace after it.
+      if (retryAfter !== null) seconds = Math.max(seconds, retryAfter + Math.random() * pace());
+      schedule(seconds);
+      return;
+    }
+    failures = 0;
+    troubled = false;
+    const told = Number(xhr.getResponseHeader("Poll-Interval"));
+    const current = poller();
+    if (told > 0 && current) current.dataset.pollSeconds = told;
+    schedule(pace());
   });
 
   // An address naming an update this page has not loaded (older than the
@@ -284,7 +341,7 @@
   function findLinkedUpdate() {
     const match = /^#update-(\d+)$/.exec(location.hash);
     if (!match || document.getElementById(match[0].slice(1))) return;
-    if (!list.querySelector(".load-older")) return;
+    if (!list.querySelector(LOAD_MORE)) return;
     // Once per update: one that was withdrawn is answered with the live page,
     // which does not have it either.
     try {
@@ -298,12 +355,18 @@
   findLinkedUpdate();
   window.addEventListener("hashchange", findLinkedUpdate);
 
-  // Background tabs do not poll; coming back polls at once.
+  // Background tabs do not poll; coming back polls at once (but not before a
+  // struggling server's wait is over, unless it ended while hidden).
   document.body.addEventListener("htmx:confirm", (event) => {
-    if (event.target.id === "poller" && document.hidden) event.preventDefault();
+    if (event.target.id === "poller" && document.hidden) {
+      event.preventDefault();
+      dueWhileHidden = true;
+    }
   });
   document.addEventListener("visibilitychange", () => {
-    const el = poller();
-    if (!document.hidden && el && el.hasAttribute("hx-get")) htmx.trigger(el, "poll-now");
+    if (document.hidden || (troubled && !dueWhileHidden)) return;
+    dueWhileHidden = false;
+    pollNow();
   });
+  if (poller()?.hasAttribute("hx-get")) schedule(pace());
 })();

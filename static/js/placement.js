@@ -4,14 +4,34 @@
 (() => {
   "use strict";
 
-  // Keys are fixed-width strings (pinned, time, id): larger sorts first. An
-  // element already in its place is not moved: moving it would take focus away
-  // from it (and restart a video playing in it). With canAppend false, an
-  // element that sorts after every item is not placed but removed (false).
-  function place(element, list, isItem, canAppend = true) {
+  // Keys are fixed-width strings (pinned, time, id; Update.sort_key). The one
+  // rule: pinned ones first, then by time — newest first, or oldest first for
+  // order "oldest" (a story read from the top: Q&As, sports, timelines).
+  function precedes(key, other, order = "newest") {
+    if (order !== "oldest" || key[0] !== other[0]) return key > other;
+    return key < other;
+  }
+
+  // Is this element out of place between its neighbours (an edit changed its
+  // time, or its pin)?
+  function outOfOrder(element, isItem, order = "newest") {
+    const prev = element.previousElementSibling;
+    const next = element.nextElementSibling;
+    const key = element.dataset.sort;
+    return (
+      (isItem(prev) && precedes(key, prev.dataset.sort, order)) ||
+      (isItem(next) && precedes(next.dataset.sort, key, order))
+    );
+  }
+
+  // An element already in its place is not moved: moving it would take focus
+  // away from it (and restart a video playing in it). With canAppend false,
+  // an element that sorts after every item is not placed but removed (false):
+  // it belongs to a slice not loaded yet.
+  function place(element, list, isItem, canAppend = true, order = "newest") {
     const key = element.dataset.sort;
     for (const sibling of list.children) {
-      if (sibling !== element && isItem(sibling) && sibling.dataset.sort < key) {
+      if (sibling !== element && isItem(sibling) && precedes(key, sibling.dataset.sort, order)) {
         if (element.nextElementSibling !== sibling) list.insertBefore(element, sibling);
         return true;
       }
@@ -24,5 +44,5 @@
     return true;
   }
 
-  window.placement = Object.freeze({ place });
+  window.placement = Object.freeze({ place, precedes, outOfOrder });
 })();
