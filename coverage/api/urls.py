@@ -1,0 +1,21 @@
+"""/api/v1/: the operations (every one readable from any origin), the OpenAPI
+document, its docs page, and a problem+json 404 for any other address."""
+
+from django.urls import URLPattern, path, re_path
+from django.views.decorators.http import require_safe
+
+from coverage.api import views
+from coverage.api.http import for_any_origin, unknown
+
+app_name = "api"
+
+operations, _, _ = views.api.urls
+urlpatterns = [
+    path("openapi.json", for_any_origin(views.openapi_json), name="openapi"),
+    path("docs", require_safe(views.docs), name="docs"),
+    *(
+        URLPattern(pattern.pattern, for_any_origin(pattern.callback), name=pattern.name)
+        for pattern in operations
+    ),
+    re_path(r"^", for_any_origin(unknown)),
+]
