@@ -439,7 +439,13 @@ def _change(update: Update, base: str) -> dict:
         action = "unpublished"
     else:
         action = "scheduled"
-    return {"id": update.pk, "op": "delete", "action": action, "revision": update.revision}
+    return {
+        "id": update.pk,
+        "op": "delete",
+        "action": action,
+        "revision": update.revision,
+        "update": None,
+    }
 
 
 def answer_idle_first(run):
