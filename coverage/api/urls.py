@@ -10,6 +10,17 @@ from coverage.api.http import for_any_origin, unknown
 app_name = "api"
 
 operations, _, _ = views.api.urls
+# The change stream's front door takes the operation's place (and name).
+operations = [
+    URLPattern(
+        pattern.pattern,
+        views.changes_front_door(pattern.callback)
+        if pattern.name == "changes"
+        else pattern.callback,
+        name=pattern.name,
+    )
+    for pattern in operations
+]
 urlpatterns = [
     path("openapi.json", for_any_origin(views.openapi_json), name="openapi"),
     path("docs", require_safe(views.docs), name="docs"),

@@ -17,13 +17,12 @@ from urllib.parse import urlencode
 
 from django.conf import settings
 from django.core.cache import caches
-from django.db.models import OuterRef, Q, Subquery
+from django.db.models import Max, OuterRef, Q, Subquery
 from django.db.models.functions import Coalesce
 from django.http import Http404, HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
 from ninja import NinjaAPI, Path, Query
-from ninja.decorators import decorate_view
 from ninja.errors import ValidationError
 from ninja.responses import NinjaJSONEncoder
 
@@ -216,7 +215,7 @@ def list_stories(
             request, "stories", {"status": status, "cursor": next_cursor, "limit": limit}
         )
     following = {}
-    # Earliest first, so that the first day to continue a story is its "next".
+    # Latest first, so that the earliest day to continue a story, set last, is its "next".
     for later in Story.objects.public().filter(previous__in=page).order_by("-started_at", "-id"):
         following[later.previous_id] = later
     document = {
@@ -224,7 +223,10 @@ def list_stories(
         "next": next_url,
     }
     body = dumps(document)
-    changed_at = max((story.updated_at.timestamp() for story in page), default=None)
+    # Any story's change, not only the listed ones': one that left the list
+    # (back to draft, or ended under ?status=live) changed the list too.
+    changed_at = Story.objects.aggregate(last=Max("updated_at"))["last"]
+    changed_at = changed_at.timestamp() if changed_at else None
     return _paged(request, body, _etag(body), changed_at, next_url)
 
 
@@ -346,6 +348,22 @@ def _changed_at_of(state: live.LiveState) -> float:
     return changed_at
 
 
+# Each story's idle answer at its current state, built once per state:
+# {story_id: (state, body, ETag, changed_at)}.
+_idle: dict[int, tuple] = {}
+
+
+def _idle_answer(request, state: live.LiveState):
+    built = _idle.get(state.story_id)
+    if built is None or built[0] != state:
+        revision = state.revision
+        body = dumps(_changes_document(state, revision, revision, []))
+        etag = f'W/"{state.story_id}-{revision}-{revision}"'
+        built = _idle[state.story_id] = (state, body, etag, _changed_at_of(state))
+    _, body, etag, changed_at = built
+    return answer(request, body, etag, changed_at)
+
+
 def _changes_document(state: live.LiveState, since: int, cursor: int, changes: list) -> dict:
     return {
         "story": state.slug,
@@ -383,10 +401,9 @@ def changes_answer(request, slug: str, since: int):
             f"then follow changes from the story's revision ({state.revision}).",
             revision=state.revision,
         )
-    etag = f'W/"{state.story_id}-{since}-{state.revision}"'
     if since == state.revision:
-        body = dumps(_changes_document(state, since, since, []))
-        return answer(request, body, etag, _changed_at_of(state))
+        return _idle_answer(request, state)
+    etag = f'W/"{state.story_id}-{since}-{state.revision}"'
     body, _, changed_at, _ = _per_revision(
         request,
         state,
@@ -448,24 +465,28 @@ def _change(update: Update, base: str) -> dict:
     }
 
 
-def answer_idle_first(run):
-    """The operation's front door: a well-formed ``since`` is answered here,
-    without the framework's parameter parsing (an idle answer, the one every
-    client asks most, then costs what the poll's 204 does); anything else goes
-    on to the operation, whose validation answers 400."""
+def changes_front_door(operation):
+    """The changes operation's front door (mounted before it): a well-formed
+    ``since`` is answered here, before the framework parses anything, so an
+    idle answer, the one every client asks most, costs what the poll's 204
+    does; anything else goes on to ``operation``, whose validation answers 400."""
 
-    def run_idle_first(request, *args, **kwargs):
-        raw = request.GET.get("since", "")
+    def changes_view(request, slug):
+        # "?since=N" as clients send it, read without building a QueryDict.
+        query = request.META.get("QUERY_STRING", "")
+        raw = query[6:] if query.startswith("since=") else ""
+        if not raw.isdigit():
+            raw = request.GET.get("since", "")
         if raw.isascii() and raw.isdigit() and len(raw) <= 18:
             try:
-                return changes_answer(request, kwargs["slug"], int(raw))
+                return changes_answer(request, slug, int(raw))
             except Problem as problem:
                 return problem_response(request, problem)
             except Http404:
                 return problem_response(request, Problem("not-found", "No such story."))
-        return run(request, *args, **kwargs)
+        return operation(request, slug=slug)
 
-    return run_idle_first
+    return changes_view
 
 
 @api.get(
@@ -476,7 +497,6 @@ def answer_idle_first(run):
     summary="Changes since a revision",
     tags=["changes"],
 )
-@decorate_view(answer_idle_first)
 def changes(
     request,
     slug: str,
