@@ -302,6 +302,10 @@ def test_repeat_update_requests_cost_no_query_until_the_story_changes(
         listed = get(client, "updates", slug="floods")
         gone = get(client, "update", slug="floods", update_id=update.pk + 1000)
     assert one.status_code == listed.status_code == 200 and gone.status_code == 404
+    for name, kwargs in (("update", {"update_id": update.pk}), ("updates", {})):
+        etag = one["ETag"] if name == "update" else listed["ETag"]
+        cached = get(client, name, headers={"If-None-Match": etag}, slug="floods", **kwargs)
+        assert (cached.status_code, cached.content) == (304, b"")
     edit(update, body="<p>After</p>")
     assert (
         "After" in get(client, "update", slug="floods", update_id=update.pk).json()["content_html"]
@@ -354,6 +358,8 @@ def test_the_docs_page_is_generated_from_the_document_under_the_strict_policy(cl
         assert f'id="schema-{name}"' in html
     for kind in ("invalid-parameter", "not-found", "method-not-allowed", "resync"):
         assert f'id="problem-{kind}"' in html
+    # The docstrings' `code` is code on the page, and their text is escaped.
+    assert "follow <code>next</code>" in html and "`" not in html
 
 
 def test_story_and_home_pages_name_the_api_and_json_feeds(client):

@@ -22,6 +22,8 @@ from django.db.models.functions import Coalesce
 from django.http import Http404, HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
+from django.utils.html import escape
+from django.utils.safestring import mark_safe
 from ninja import NinjaAPI, Path, Query
 from ninja.errors import ValidationError
 from ninja.responses import NinjaJSONEncoder
@@ -189,7 +191,7 @@ def list_stories(
     request,
     status: Literal["live", "ended"] | None = Query(None, description="Only live, or ended."),
     cursor: str | None = Query(None, description="From a previous page's `next`."),
-    limit: int = Query(DEFAULT_PAGE, ge=1, le=MAX_PAGE),
+    limit: int = Query(DEFAULT_PAGE, ge=1, le=MAX_PAGE, description="1 to 100; 20 by default."),
 ):
     """Public stories, the most recently started first, a page at a time:
     follow `next` (also a `Link: rel="next"` header) until it is null."""
@@ -265,10 +267,12 @@ def get_story(request, slug: str):
 def list_updates(
     request,
     slug: str,
-    order: Literal["newest", "oldest"] = Query("newest", description="Time order."),
+    order: Literal["newest", "oldest"] = Query(
+        "newest", description="Time order; newest first by default."
+    ),
     key_events: bool = Query(False, description="Key events only."),
     cursor: str | None = Query(None, description="From a previous page's `next`."),
-    limit: int = Query(DEFAULT_PAGE, ge=1, le=MAX_PAGE),
+    limit: int = Query(DEFAULT_PAGE, ge=1, le=MAX_PAGE, description="1 to 100; 20 by default."),
 ):
     """Published updates in time order (pinned ones in their time's place,
     marked `pinned`), a page at a time: follow `next` until it is null."""
@@ -556,14 +560,14 @@ def docs(request):
             "method": method.upper(),
             "path": path,
             "summary": operation.get("summary", ""),
-            "description": operation.get("description", ""),
+            "description": prose(operation.get("description", "")),
             "parameters": [
                 {
                     "name": parameter["name"],
                     "in": parameter["in"],
                     "required": parameter.get("required", False),
                     "type": type_text(parameter["schema"]),
-                    "description": parameter.get("description", ""),
+                    "description": prose(parameter.get("description", "")),
                 }
                 for parameter in operation.get("parameters", [])
             ],
@@ -589,7 +593,7 @@ def docs(request):
                     "name": field,
                     "type": type_text(schema),
                     "required": field in model.get("required", ()),
-                    "description": schema.get("description", ""),
+                    "description": prose(schema.get("description", "")),
                 }
                 for field, schema in model["properties"].items()
             ],
@@ -601,12 +605,20 @@ def docs(request):
         "coverage/api_docs.html",
         {
             "document": document,
+            "introduction": prose(document["info"]["description"]),
             "server": document["servers"][0]["url"],
             "operations": operations,
             "models": models,
-            "problems": PROBLEM_DOCS,
+            "problems": [(kind, status, prose(about)) for kind, status, about in PROBLEM_DOCS],
         },
     )
+
+
+def prose(text: str) -> str:
+    """Docstring text as HTML: paragraphs at blank lines, `code` in backticks."""
+    paragraphs = [" ".join(part.split()) for part in re.split(r"\n\s*\n", text) if part.strip()]
+    html = "".join(f"<p>{escape(paragraph)}</p>" for paragraph in paragraphs)
+    return mark_safe(re.sub(r"`([^`]+)`", r"<code>\1</code>", html))
 
 
 def type_text(schema: dict) -> str:
