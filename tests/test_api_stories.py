@@ -66,6 +66,9 @@ def test_stories_are_listed_newest_first_a_page_at_a_time_without_drafts(client)
         assert response["Link"] == f'<{document["next"]}>; rel="next"'
         response = client.get(document["next"])
     assert seen == slugs and pages == 3
+    first = get(client, "stories", {"limit": 2})
+    again = get(client, "stories", {"limit": 2}, headers={"If-None-Match": first["ETag"]})
+    assert (again.status_code, again.content) == (304, b"")
 
     live = get(client, "stories", {"status": "live"}).json()["items"]
     assert [story["slug"] for story in live] == slugs[:4]
@@ -148,6 +151,8 @@ def test_drafts_unknown_stories_and_unknown_addresses_are_404_problems(client):
     assert_problem(get(client, "story", slug="nowhere"), 404, "not-found")
     for path in ("/api/v1/nothing", "/api/v1/stories/x/y/z", "/api/", "/api/v2/stories"):
         assert_problem(client.get(path), 404, "not-found")
+    slashed = assert_problem(client.get("/api/v1/stories/"), 404, "not-found")
+    assert slashed["detail"].endswith("without the final slash it is /api/v1/stories")
 
 
 def test_the_api_is_read_only_and_readable_from_any_origin(client):

@@ -7,6 +7,7 @@ import json
 import time
 
 from django.http import HttpResponse
+from django.urls import Resolver404, resolve
 from django.utils.http import http_date, parse_etags, parse_http_date_safe
 
 from coverage.representation import base_url
@@ -144,6 +145,16 @@ def for_any_origin(view):
 
 
 def unknown(request, *args, **kwargs):
-    return problem_response(
-        request, Problem("not-found", "No such API resource: see /api/v1/docs.")
-    )
+    detail = "No such API resource: see /api/v1/docs."
+    path = request.path_info
+    if path.endswith("/") and _names_a_resource(path.rstrip("/")):
+        # The site's pages end in a slash; the API's addresses do not.
+        detail = f"No such API resource; without the final slash it is {path.rstrip('/')}"
+    return problem_response(request, Problem("not-found", detail))
+
+
+def _names_a_resource(path: str) -> bool:
+    try:
+        return bool(resolve(path).url_name)
+    except Resolver404:
+        return False
