@@ -3,6 +3,7 @@ GET (ETag and Last-Modified, 304), the poll's caching headers, and CORS for
 reading from any origin without credentials."""
 
 import functools
+import hashlib
 import json
 import time
 
@@ -33,6 +34,10 @@ PREFLIGHT = {
 
 def dumps(data) -> bytes:
     return json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode()
+
+
+def strong_etag(body: bytes) -> str:
+    return f'"{hashlib.sha256(body).hexdigest()[:32]}"'
 
 
 # Problem types: (status, title); each one's "type" is its section of the docs page.

@@ -4,7 +4,7 @@ document, its docs page, and a problem+json 404 for any other address."""
 from django.urls import URLPattern, path, re_path
 from django.views.decorators.http import require_safe
 
-from coverage.api import views
+from coverage.api import docs, views
 from coverage.api.http import for_any_origin, unknown
 
 app_name = "api"
@@ -22,8 +22,8 @@ operations = [
     for pattern in operations
 ]
 urlpatterns = [
-    path("openapi.json", for_any_origin(views.openapi_json), name="openapi"),
-    path("docs", require_safe(views.docs), name="docs"),
+    path("openapi.json", for_any_origin(docs.openapi_json), name="openapi"),
+    path("docs", require_safe(docs.docs), name="docs"),
     *(
         URLPattern(pattern.pattern, for_any_origin(pattern.callback), name=pattern.name)
         for pattern in operations

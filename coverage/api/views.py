@@ -1,4 +1,5 @@
-"""The API's operations (django-ninja), its OpenAPI document and docs page.
+"""The API's operations (django-ninja); ``docs`` renders their OpenAPI
+document and the docs page.
 
 Each answer is built once per story revision, like the story page, and kept
 in ``caches["revisions"]`` (with its ETag), so a repeat request of an
@@ -9,7 +10,6 @@ the live state before the framework parses anything, with no query.
 """
 
 import datetime as dt
-import hashlib
 import json
 import re
 from typing import Literal
@@ -20,17 +20,14 @@ from django.core.cache import caches
 from django.db.models import Max, OuterRef, Q, Subquery
 from django.db.models.functions import Coalesce
 from django.http import Http404, HttpResponse
-from django.shortcuts import render
 from django.urls import reverse
-from django.utils.html import escape
-from django.utils.safestring import mark_safe
 from ninja import NinjaAPI, Path, Query
 from ninja.errors import ValidationError
 from ninja.responses import NinjaJSONEncoder
 
 from coverage import live, representation, routers
 from coverage.api import schemas
-from coverage.api.http import JSON, Problem, answer, dumps, problem_response
+from coverage.api.http import JSON, Problem, answer, dumps, problem_response, strong_etag
 from coverage.models import Story, Update, UpdateVersion
 from coverage.views import MAX_CHANGES_PER_POLL, MAX_REVISION, public_state, story_at
 
@@ -107,10 +104,6 @@ def _unexpected(request, error):
     raise error
 
 
-def _etag(body: bytes) -> str:
-    return f'"{hashlib.sha256(body).hexdigest()[:32]}"'
-
-
 def _url(request, name: str, query: dict | None = None, **kwargs) -> str:
     path = reverse(f"api:{name}", kwargs=kwargs)
     query = {key: value for key, value in (query or {}).items() if value is not None}
@@ -141,7 +134,7 @@ def _per_revision(request, state: live.LiveState, name: str, build) -> tuple:
         document, changed_at = build()
         body = dumps(document)
         next_url = document.get("next") if isinstance(document, dict) else None
-        cached = (body, _etag(body), changed_at, next_url)
+        cached = (body, strong_etag(body), changed_at, next_url)
         per_revision.set(key, cached, settings.LIVE_PAGE_CACHE_SECONDS)
     return cached
 
@@ -229,7 +222,7 @@ def list_stories(
     # (back to draft, or ended under ?status=live) changed the list too.
     changed_at = Story.objects.aggregate(last=Max("updated_at"))["last"]
     changed_at = changed_at.timestamp() if changed_at else None
-    return _paged(request, body, _etag(body), changed_at, next_url)
+    return _paged(request, body, strong_etag(body), changed_at, next_url)
 
 
 @api.get(
@@ -523,125 +516,3 @@ def changes(
             errors=[{"parameter": "since", "message": "not a whole number"}],
         )
     return changes_answer(request, slug, since)
-
-
-# The document and its docs page ---------------------------------------------
-
-
-# The document for each address the site is asked under: {base: (document, body, ETag)}.
-_documents: dict[str, tuple[dict, bytes, str]] = {}
-
-
-def _openapi(request) -> tuple[dict, bytes, str]:
-    base = representation.base_url(request)
-    if base not in _documents:
-        document = api.get_openapi_schema()
-        document["servers"] = [{"url": f"{base}/api/v1"}]
-        body = dumps(document)
-        _documents[base] = (document, body, _etag(body))
-    return _documents[base]
-
-
-def openapi_json(request):
-    _, body, etag = _openapi(request)
-    response = answer(request, body, etag, None)
-    # Changes only with a deploy.
-    response["Cache-Control"] = "public, max-age=3600"
-    return response
-
-
-def docs(request):
-    """The reference, rendered on the server from the OpenAPI document: no
-    script, so the site's strict CSP holds."""
-    document, _, _ = _openapi(request)
-    operations = [
-        {
-            "id": operation["operationId"],
-            "method": method.upper(),
-            "path": path,
-            "summary": operation.get("summary", ""),
-            "description": prose(operation.get("description", "")),
-            "parameters": [
-                {
-                    "name": parameter["name"],
-                    "in": parameter["in"],
-                    "required": parameter.get("required", False),
-                    "type": type_text(parameter["schema"]),
-                    "description": prose(parameter.get("description", "")),
-                }
-                for parameter in operation.get("parameters", [])
-            ],
-            "responses": [
-                {
-                    "status": status,
-                    "description": response["description"],
-                    "type": next(
-                        (type_text(c["schema"]) for c in response.get("content", {}).values()), ""
-                    ),
-                }
-                for status, response in operation["responses"].items()
-            ],
-        }
-        for path, methods in document["paths"].items()
-        for method, operation in methods.items()
-    ]
-    models = [
-        {
-            "name": name,
-            "fields": [
-                {
-                    "name": field,
-                    "type": type_text(schema),
-                    "required": field in model.get("required", ()),
-                    "description": prose(schema.get("description", "")),
-                }
-                for field, schema in model["properties"].items()
-            ],
-        }
-        for name, model in document["components"]["schemas"].items()
-    ]
-    return render(
-        request,
-        "coverage/api_docs.html",
-        {
-            "document": document,
-            "introduction": prose(document["info"]["description"]),
-            "server": document["servers"][0]["url"],
-            "operations": operations,
-            "models": models,
-            "problems": [(kind, status, prose(about)) for kind, status, about in PROBLEM_DOCS],
-        },
-    )
-
-
-def prose(text: str) -> str:
-    """Docstring text as HTML: paragraphs at blank lines, `code` in backticks."""
-    paragraphs = [" ".join(part.split()) for part in re.split(r"\n\s*\n", text) if part.strip()]
-    html = "".join(f"<p>{escape(paragraph)}</p>" for paragraph in paragraphs)
-    return mark_safe(re.sub(r"`([^`]+)`", r"<code>\1</code>", html))
-
-
-def type_text(schema: dict) -> str:
-    """A JSON Schema as a reader of the docs says it: "Image or null"."""
-    if "$ref" in schema:
-        return schema["$ref"].rsplit("/", 1)[-1]
-    if "anyOf" in schema:
-        return " or ".join(type_text(option) for option in schema["anyOf"])
-    if "enum" in schema:
-        return " | ".join(f'"{value}"' for value in schema["enum"])
-    if schema.get("type") == "array":
-        return f"array of {type_text(schema.get('items', {}))}"
-    return schema.get("type", "any")
-
-
-PROBLEM_DOCS = [
-    ("invalid-parameter", 400, "A parameter is malformed or out of range; `errors` lists each."),
-    ("not-found", 404, "No such story or update, or not public (a draft, retracted, scheduled)."),
-    ("method-not-allowed", 405, "The API is read-only: GET, HEAD and OPTIONS."),
-    (
-        "resync",
-        409,
-        "Your revision is not the story's (ahead of it, or from before a database restore): "
-        "fetch the story and its updates again, then follow changes from its `revision`.",
-    ),
-]
