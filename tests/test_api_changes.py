@@ -213,6 +213,23 @@ def test_a_bad_since_is_a_400_problem(client, since):
     assert_problem(changes(client, story, since), 400, "invalid-parameter")
 
 
+def test_a_long_since_with_leading_zeros_is_still_a_revision(client):
+    story = make_story(slug="floods")
+    make_update(story)
+    # 19 characters: past the front door's quick reading, through the validation.
+    padded = changes(client, story, "0" * 18 + "1")
+    assert padded.status_code == 200
+    assert padded.json()["changes"] == changes(client, story, 1).json()["changes"]
+
+
+def test_a_story_turned_draft_behind_the_cached_state_is_a_404_problem(client):
+    story = make_story(slug="floods")
+    revision = revision_of(story)
+    # Written behind the models' back: the cached state still says live.
+    Story.objects.filter(pk=story.pk).update(status=Story.Status.DRAFT)
+    assert_problem(changes(client, story, revision), 404, "not-found")
+
+
 def test_a_missing_since_is_a_400_problem(client):
     make_story(slug="floods")
     response = client.get("/api/v1/stories/floods/changes")

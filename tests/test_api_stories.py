@@ -115,6 +115,8 @@ def test_a_story_carries_its_fields_links_and_days(client):
     assert data["links"]["changes"] == f"{base}/api/v1/stories/tuesday/changes"
     assert data["links"]["json_feed"] == f"{base}/tuesday/feed/json/"
     assert get(client, "story", slug="monday").json()["next"]["slug"] == "tuesday"
+    listed = {item["slug"]: item for item in get(client, "stories").json()["items"]}
+    assert listed["monday"]["next"]["slug"] == "tuesday" and listed["tuesday"] == data
 
 
 def test_an_unchanged_story_costs_no_query_and_answers_conditional_requests(
@@ -232,6 +234,7 @@ def test_key_events_only(client):
         {"order": "sideways"},
         {"cursor": "12"},
         {"cursor": "1-2-3"},
+        {"cursor": "99999999999999999-1"},
         {"limit": -1},
         {"key_events": "maybe"},
     ],
@@ -378,3 +381,16 @@ def test_story_and_home_pages_name_the_api_and_json_feeds(client):
     assert f'{live_link} href="/feeds/live/json/"' in home
     assert client.get("/api/v1/stories/floods").json()["slug"] == "floods"
     assert json.loads(client.get("/floods/feed/json/").content)["title"] == "Floods"
+
+
+def test_a_database_error_is_the_sites_503_not_a_traceback(client, monkeypatch):
+    from django.db import OperationalError
+
+    make_story(slug="floods")
+
+    def unavailable(state):
+        raise OperationalError("the database is down")
+
+    monkeypatch.setattr("coverage.api.views.story_at", unavailable)
+    response = get(client, "story", slug="floods")
+    assert response.status_code == 503 and response["Retry-After"]
