@@ -7,6 +7,7 @@ import json
 import re
 
 import pytest
+from django.conf import settings
 from django.core.files.base import ContentFile
 from django.urls import reverse
 from django.utils import timezone
@@ -364,7 +365,7 @@ def test_the_docs_page_is_generated_from_the_document_under_the_strict_policy(cl
         assert path.replace("{", "").replace("}", "") in html.replace("{", "").replace("}", "")
     for name in document["components"]["schemas"]:
         assert f'id="schema-{name}"' in html
-    for kind in ("invalid-parameter", "not-found", "method-not-allowed", "resync"):
+    for kind in ("invalid-parameter", "not-found", "method-not-allowed", "resync", "unavailable"):
         assert f'id="problem-{kind}"' in html
     # The docstrings' `code` is code on the page, and their text is escaped.
     assert "follow <code>next</code>" in html and "`" not in html
@@ -383,7 +384,7 @@ def test_story_and_home_pages_name_the_api_and_json_feeds(client):
     assert json.loads(client.get("/floods/feed/json/").content)["title"] == "Floods"
 
 
-def test_a_database_error_is_the_sites_503_not_a_traceback(client, monkeypatch):
+def test_a_database_error_is_a_503_problem_with_retry_after(client, monkeypatch):
     from django.db import OperationalError
 
     make_story(slug="floods")
@@ -393,4 +394,7 @@ def test_a_database_error_is_the_sites_503_not_a_traceback(client, monkeypatch):
 
     monkeypatch.setattr("coverage.api.views.story_at", unavailable)
     response = get(client, "story", slug="floods")
-    assert response.status_code == 503 and response["Retry-After"]
+    document = assert_problem(response, 503, "unavailable")
+    assert response["Retry-After"] == str(settings.RETRY_AFTER_SECONDS)
+    assert response["Retry-After"] in document["detail"]
+    assert "Retry-After" in response["Access-Control-Expose-Headers"]

@@ -128,4 +128,10 @@ PROBLEM_DOCS = [
         "Your revision is not the story's (ahead of it, or from before a database restore): "
         "fetch the story and its updates again, then follow changes from its `revision`.",
     ),
+    (
+        "unavailable",
+        503,
+        "The database is unavailable for a moment: try again after `Retry-After` seconds "
+        "(an idle `changes` request is still answered, from the cache).",
+    ),
 ]

@@ -11,6 +11,8 @@ from django.http import HttpResponse
 from django.urls import resolve
 from django.utils.http import http_date, parse_etags, parse_http_date_safe
 
+from coverage import middleware
+from coverage.live import DATABASE_ERRORS
 from coverage.representation import base_url
 from coverage.views import shareable
 
@@ -22,7 +24,7 @@ ALLOW = "GET, HEAD, OPTIONS"
 # scripts see the validators and the pagination links too.
 CORS = {
     "Access-Control-Allow-Origin": "*",
-    "Access-Control-Expose-Headers": "ETag, Link",
+    "Access-Control-Expose-Headers": "ETag, Link, Retry-After",
 }
 PREFLIGHT = {
     "Access-Control-Allow-Methods": ALLOW,
@@ -46,6 +48,7 @@ PROBLEMS = {
     "not-found": (404, "Not found"),
     "method-not-allowed": (405, "Method not allowed"),
     "resync": (409, "Start again from the story"),
+    "unavailable": (503, "Unavailable for a moment"),
 }
 
 
@@ -136,7 +139,10 @@ def for_any_origin(view):
             # without its body.
             head = request.method == "HEAD"
             request.method = "GET"
-            response = view(request, *args, **kwargs)
+            try:
+                response = view(request, *args, **kwargs)
+            except DATABASE_ERRORS as error:
+                response = unavailable(request, error)
             if head:
                 response.content = b""
         for name, value in CORS.items():
@@ -147,6 +153,15 @@ def for_any_origin(view):
     # above, not the CSRF check's HTML page.
     api_view.csrf_exempt = True
     return api_view
+
+
+def unavailable(request, error) -> HttpResponse:
+    """The site's 503 (logged, with Retry-After), as a problem a script can read."""
+    retry_after = middleware.database_unavailable(request, error)["Retry-After"]
+    detail = f"The database is unavailable: try again in {retry_after} seconds."
+    response = problem_response(request, Problem("unavailable", detail))
+    response["Retry-After"] = retry_after
+    return response
 
 
 def unknown(request, *args, **kwargs):
