@@ -99,8 +99,8 @@ def _invalid(request, error: ValidationError):
 
 @api.exception_handler(Exception)
 def _unexpected(request, error):
-    # Django's handling, not the framework's traceback page: a database error
-    # becomes the middleware's 503 with Retry-After.
+    # Not the framework's traceback page (with DEBUG on): a database error goes
+    # on to http.for_any_origin's 503, anything else to Django's handling.
     raise error
 
 
