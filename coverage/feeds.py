@@ -1,4 +1,5 @@
-"""RSS 2.0 and Atom: one item per published update, and a feed of live stories.
+"""RSS 2.0, Atom and JSON Feed 1.1: one item per published update, and a feed
+of live stories.
 
 Feed readers poll too, and most polls find nothing new: a story's feed is
 rendered once per story revision (named by the cached live state, so an
@@ -7,6 +8,7 @@ conditional requests with 304.
 """
 
 import hashlib
+import json
 
 from django.conf import settings
 from django.contrib.syndication.views import Feed
@@ -15,11 +17,11 @@ from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
 from django.utils.cache import get_conditional_response
-from django.utils.feedgenerator import Atom1Feed, Rss201rev2Feed
+from django.utils.feedgenerator import Atom1Feed, Rss201rev2Feed, SyndicationFeed
 from django.utils.html import escape
 from django.utils.http import parse_http_date_safe
 
-from coverage import live, websub
+from coverage import live, representation, websub
 from coverage.models import Story
 
 FEED_LENGTH = 100
@@ -96,7 +98,11 @@ class StoryRssFeed(CachedFeed):
         return f"{state.story_id}:{state.revision}"
 
     def get_object(self, request, slug):
-        return get_object_or_404(Story.objects.public(), slug=slug)
+        story = get_object_or_404(Story.objects.public(), slug=slug)
+        # Where absolute links start, for what items build themselves (JSON Feed);
+        # on the story, not the feed, which every request shares.
+        story.base_url = representation.base_url(request)
+        return story
 
     def title(self, story):
         return story.title
@@ -115,9 +121,11 @@ class StoryRssFeed(CachedFeed):
         # RSS readers render descriptions as HTML: the standfirst is plain text.
         return escape(story.standfirst or story.title)
 
+    def updates(self, story):
+        return story.updates.published().newest_first().prefetch_related("embeds")
+
     def items(self, story):
-        updates = story.updates.published().newest_first()
-        updates = updates.prefetch_related("embeds")[:FEED_LENGTH]
+        updates = self.updates(story)[:FEED_LENGTH]
         for update in updates:
             update.story = story  # item links need the story; no query per item
         return updates
@@ -176,3 +184,102 @@ class LiveStoriesFeed(CachedFeed):
 
     def item_updateddate(self, story):
         return story.updated_at
+
+
+class JsonFeed(SyndicationFeed):
+    """JSON Feed 1.1 (https://jsonfeed.org/version/1.1) from the syndication
+    framework's fields: the same items, titles, links and HTML as RSS and Atom.
+    An item's extra ``content_text``, ``authors``, ``image`` and ``_liveblog``
+    (an extension object, as the spec allows) are passed through."""
+
+    content_type = "application/feed+json; charset=utf-8"
+    version = "https://jsonfeed.org/version/1.1"
+    ITEM_EXTRAS = ("content_text", "authors", "image", "_liveblog")
+
+    def write(self, outfile, encoding):
+        outfile.write(json.dumps(self.document(), ensure_ascii=False))
+
+    def document(self) -> dict:
+        feed = self.feed
+        return _present(
+            {
+                "version": self.version,
+                "title": feed["title"],
+                "home_page_url": feed["link"],
+                "feed_url": feed["feed_url"],
+                "description": feed["description"],
+                "language": feed["language"],
+                "authors": [{"name": feed["author_name"]}] if feed["author_name"] else None,
+                "items": [self.item(item) for item in self.items],
+            }
+        )
+
+    def item(self, item: dict) -> dict:
+        return _present(
+            {
+                "id": item["unique_id"] or item["link"],
+                "url": item["link"],
+                "title": item["title"],
+                "content_html": item["description"],
+                "date_published": representation.iso(item["pubdate"]),
+                "date_modified": representation.iso(item["updateddate"]),
+                **{name: item.get(name) for name in self.ITEM_EXTRAS},
+            }
+        )
+
+
+def _present(fields: dict) -> dict:
+    # JSON Feed leaves out what a feed or item does not have, rather than null.
+    return {name: value for name, value in fields.items() if value not in (None, [])}
+
+
+class StoryJsonFeed(StoryRssFeed):
+    feed_type = JsonFeed
+    url_name = "coverage:story-json"
+
+    def description(self, story):
+        # JSON Feed's description is plain text.
+        return story.standfirst or story.title
+
+    def updates(self, story):
+        return super().updates(story).with_cards_and_bylines()
+
+    def item_extra_kwargs(self, update):
+        data = representation.update_data(update, update.story.base_url)
+        images = [card["image"]["url"] for card in data["embeds"] if card["image"]]
+        text = [
+            update.headline,
+            data["content_text"],
+            *map(_card_text, data["embeds"]),
+            f"Correction: {update.correction_note}" if update.correction_note else "",
+        ]
+        return {
+            "content_text": "\n\n".join(part for part in text if part),
+            "authors": [{"name": name} for name in data["authors"]],
+            "image": images[0] if images else None,
+            "_liveblog": {
+                "stamp": data["stamp"],
+                "key_event": data["key_event"],
+                "pinned": data["pinned"],
+                "revision": data["revision"],
+                "embeds": data["embeds"],
+            },
+        }
+
+
+def _card_text(card: dict) -> str:
+    """A card as a line of text: who, what, and where it is."""
+    who = card["author_name"] or card["provider"]
+    what = card["text"] or card["title"] or card["caption"]
+    return " — ".join(part for part in (who, what, card["url"]) if part)
+
+
+class LiveStoriesJsonFeed(LiveStoriesFeed):
+    feed_type = JsonFeed
+
+    def item_guid(self, story):
+        # Stable for the story's life, whatever happens to its slug.
+        return f"urn:liveblog:story:{story.pk}"
+
+    def item_extra_kwargs(self, story):
+        return {"content_text": story.standfirst or story.title}

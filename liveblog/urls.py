@@ -2,8 +2,9 @@ from django.conf import settings
 from django.conf.urls.static import static
 from django.contrib import admin
 from django.contrib.sitemaps.views import sitemap
-from django.urls import include, path
+from django.urls import include, path, re_path
 
+from coverage.api.http import for_any_origin, unknown
 from coverage.embed_kit import loader as embed_loader
 from coverage.seo import StorySitemap
 from coverage.views import favicon, healthz, readyz, robots_txt
@@ -25,6 +26,9 @@ urlpatterns = [
         {"sitemaps": {"stories": StorySitemap}, "template_name": "coverage/sitemap.xml"},
         name="sitemap",
     ),
+    path("api/v1/", include("coverage.api.urls")),
+    # Any other version, or none: a problem+json 404 pointing at the docs.
+    re_path(r"^api(/|$)", for_any_origin(unknown)),
     path("", include("coverage.urls")),
 ]
 # Uploaded media in development; production serves MEDIA_ROOT from the web server.

@@ -287,4 +287,7 @@ def test_a_story_page_offers_its_own_feeds_first_and_the_home_page_the_site_feed
     assert alternates[:2] == ["/floods/feed/rss/", "/floods/feed/atom/"]
     assert "/feeds/live/" not in alternates
     home = client.get(reverse("coverage:home")).content.decode()
-    assert re.findall(r'<link rel="alternate"[^>]*href="([^"]+)"', home) == ["/feeds/live/"]
+    assert re.findall(r'<link rel="alternate"[^>]*href="([^"]+)"', home) == [
+        "/feeds/live/",
+        "/feeds/live/json/",
+    ]
