@@ -231,7 +231,8 @@ def test_permalinks_can_open_the_update_on_the_newsrooms_page(new_context, serve
     other = context.new_page()
     other.goto(f"{newsroom.url}/article.html#liveblog-update-{first.pk}")
     frame = other.wait_for_selector(FRAME).content_frame()
-    frame.wait_for_selector(f"#update-{first.pk}")
+    # Bounded, but generous: two page loads and a slice of 50 updates on a busy machine.
+    frame.wait_for_selector(f"#update-{first.pk}", timeout=20_000)
     offset = frame.evaluate(
         f"document.getElementById('update-{first.pk}').getBoundingClientRect().top"
     )
