@@ -29,6 +29,10 @@ from coverage.sanitize import body_text, sanitize_html
 web_url_validator = URLValidator(schemes=["http", "https"])
 
 
+# Of several stories continuing one, the first to start is its next day.
+NEXT_DAY_ORDER = (F("started_at").asc(nulls_last=True), "id")
+
+
 class StoryQuerySet(models.QuerySet):
     def public(self):
         """Stories readers may see: live or ended, never drafts."""
@@ -36,6 +40,11 @@ class StoryQuerySet(models.QuerySet):
 
     def live(self):
         return self.filter(status=Story.Status.LIVE)
+
+    def continuing(self, story_ids):
+        """Public stories that continue any of ``story_ids`` (next days), the
+        first to start first: a story's "Coverage continues" link is the first."""
+        return self.public().filter(previous_id__in=story_ids).order_by(*NEXT_DAY_ORDER)
 
     def for_home_page(self):
         """Live stories first (the most recently started first), then the archive:
@@ -143,6 +152,10 @@ class Story(models.Model):
     @property
     def is_live(self):
         return self.status == self.Status.LIVE
+
+    def next_day(self) -> "Story | None":
+        """The day its coverage continues on (one query; story pages cache it)."""
+        return Story.objects.continuing([self.pk]).first()
 
     @property
     def standfirst_paragraphs(self):

@@ -298,7 +298,7 @@ def story_at(state: live.LiveState) -> tuple[Story, Story | None]:
         story = get_object_or_404(
             Story.objects.public().select_related("previous"), pk=state.story_id
         )
-        following = story.following.public().order_by("started_at").first()
+        following = story.next_day()
         key = f"story:{story.pk}:{story.revision}"
         per_revision.set(key, (story, following), settings.LIVE_PAGE_CACHE_SECONDS)
     return story, following
@@ -563,7 +563,7 @@ def answer_changes(request, state: live.LiveState, since: int) -> tuple[HttpResp
             # Readers of a finished day learn when it ended, and where coverage
             # continues, without reloading.
             story = Story.objects.get(pk=state.story_id)
-            following = Story.objects.public().filter(previous_id=state.story_id).first()
+            following = story.next_day()
         response = render(
             request,
             "coverage/poll.html",

@@ -103,7 +103,7 @@ def update_changed(update: Update, version: UpdateVersion) -> None:
     data = {
         "revision": update.revision,
         "changed": changed,
-        "story": representation.story_data(update.story, base, following=_following(update.story)),
+        "story": representation.story_data(update.story, base, following=update.story.next_day()),
         "update": representation.update_data(update, base),
     }
     _add_to_outboxes(endpoints, event_type, data)
@@ -172,13 +172,9 @@ def story_changed(story: Story, was_status: str | None) -> None:
     base = representation.base_url()
     data = {
         "revision": story.revision,
-        "story": representation.story_data(story, base, following=_following(story)),
+        "story": representation.story_data(story, base, following=story.next_day()),
     }
     _add_to_outboxes(endpoints, event_type, data)
-
-
-def _following(story: Story) -> Story | None:
-    return story.following.exclude(status=Story.Status.DRAFT).order_by("-started_at", "-id").first()
 
 
 def _active_endpoints(event_prefix: str) -> list[WebhookEndpoint]:

@@ -398,3 +398,25 @@ def test_a_database_error_is_a_503_problem_with_retry_after(client, monkeypatch)
     assert response["Retry-After"] == str(settings.RETRY_AFTER_SECONDS)
     assert response["Retry-After"] in document["detail"]
     assert "Retry-After" in response["Access-Control-Expose-Headers"]
+
+
+def test_every_surface_names_the_same_next_day(client):
+    """Two stories continuing one (a day restarted, say): the page, the poll,
+    the API's story and list, and the webhooks' story all name the first."""
+    monday = make_story(slug="monday", title="Monday", started_at=ago(days=2))
+    make_story(slug="tuesday-late", title="Late", previous=monday, started_at=ago(hours=20))
+    make_story(slug="tuesday", title="Tuesday", previous=monday, started_at=ago(days=1))
+    make_story(
+        slug="tuesday-draft", previous=monday, status="draft", started_at=ago(days=1, hours=1)
+    )
+    since = Story.objects.get(slug="monday").revision
+    end_coverage(monday)
+
+    assert Story.objects.get(slug="monday").next_day().slug == "tuesday"
+    page = client.get("/monday/").content.decode()
+    assert 'href="/tuesday/">Coverage continues' in page
+    poll = client.get("/monday/updates/", {"since": since}).content.decode()
+    assert 'href="/tuesday/">Coverage continues' in poll
+    assert get(client, "story", slug="monday").json()["next"]["slug"] == "tuesday"
+    listed = {item["slug"]: item for item in get(client, "stories").json()["items"]}
+    assert listed["monday"]["next"]["slug"] == "tuesday"

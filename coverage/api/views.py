@@ -210,9 +210,9 @@ def list_stories(
             request, "stories", {"status": status, "cursor": next_cursor, "limit": limit}
         )
     following = {}
-    # Latest first, so that the earliest day to continue a story, set last, is its "next".
-    for later in Story.objects.public().filter(previous__in=page).order_by("-started_at", "-id"):
-        following[later.previous_id] = later
+    # The first to start of the days continuing each story is its "next".
+    for later in Story.objects.continuing([story.pk for story in page]):
+        following.setdefault(later.previous_id, later)
     document = {
         "items": [story_document(request, story, following.get(story.pk)) for story in page],
         "next": next_url,
