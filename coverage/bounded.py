@@ -47,6 +47,13 @@ class BoundedDict:
         with self._lock:
             return key in self._entries
 
+    def __eq__(self, other) -> bool:
+        if isinstance(other, BoundedDict):
+            other = dict(other.items())
+        return dict(self.items()) == other
+
+    __hash__ = None  # mutable, like a dict
+
     def __len__(self) -> int:
         return len(self._entries)
 

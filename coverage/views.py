@@ -43,6 +43,25 @@ def plain_response(message: str, status: int) -> HttpResponse:
     return HttpResponse(message + "\n", status=status, content_type="text/plain; charset=utf-8")
 
 
+# Query parameters: a reader's page, poll and feed answers depend on these
+# only, and any other is ignored (a cache-buster, a tracker's ?utm_source=):
+# nginx keys its cache on them alone (deploy/nginx.conf), so junk reaches one
+# entry. A known one given twice is refused: nginx's key takes the first value
+# (matching names in any case), Django the last, and the two must never differ.
+HOME_PARAMETERS = ("page",)
+STORY_PARAMETERS = ("before", "after", "key_events", "around")
+POLL_PARAMETERS = ("since",)
+
+
+def repeated_parameter(request, names) -> HttpResponse | None:
+    """A 400 if one of ``names`` is in the query more than once, in any case."""
+    given = [name.lower() for name in request.GET for _ in request.GET.getlist(name)]
+    for name in names:
+        if given.count(name) > 1:
+            return plain_response(f"'{name}' is given more than once.", 400)
+    return None
+
+
 @require_safe
 def healthz(request):
     """For load balancers: proves a worker answers, touches neither database nor session."""
@@ -112,8 +131,10 @@ def home(request):
     Each page's stories are cached until any story changes (live's mark), so
     a repeat of ``?page=N`` costs no query, and junk page numbers all land on
     one of the real pages' entries."""
+    refused = repeated_parameter(request, HOME_PARAMETERS)
+    if refused:
+        return refused
     stories = Story.objects.for_home_page()
-    page = None
     mark = live.stories_changed()
     if mark is None and live._cache("add", live.STORIES_CHANGED_KEY, time.time_ns(), None):
         mark = live.stories_changed()
@@ -251,6 +272,9 @@ def story(request, slug):
     newer updates" (?after=). ?key_events=1 shows key events only (the filter
     without JavaScript); ?around=<id> sends the reader to the page that holds
     that update."""
+    refused = repeated_parameter(request, STORY_PARAMETERS)
+    if refused:
+        return refused
     key_events_only = request.GET.get("key_events") == "1"
     # The live state (usually in this process's memory) names the revision;
     # the story and its next day are cached per revision, so a repeat view
@@ -514,6 +538,9 @@ def poll(request, slug):
     Every answer but a 400 or 404 carries Poll-Interval: the seconds until the
     page's next poll, as the desk and the site's kill switch want it.
     """
+    refused = repeated_parameter(request, POLL_PARAMETERS)
+    if refused:
+        return refused
     since = parse_since(request.GET.get("since"))
     if isinstance(since, str):
         return plain_response(since, 400)
@@ -550,16 +577,22 @@ def answer_poll(request, state, checked: bool, since: int) -> tuple[HttpResponse
 
     # Every reader at this state asks the same question: answer it once. The
     # pace is in the key: the site's kill switch changes it without a revision.
-    # Cursors with the same changes after them get the same answer, so junk
-    # cursors between two changes share one entry, and all those too far
+    # Far cursors with the same changes after them get the same answer, so
+    # junk cursors between two changes share one entry, and all those too far
     # behind share the reload.
-    revisions = change_revisions(state)
-    if too_far_behind(revisions, since):
-        question = "far"
+    if state.revision - since <= MAX_CHANGES_PER_POLL:
+        # Near: a few cursors per revision, each answered once from the changes.
+        question = since
     else:
-        question = (
-            revisions[bisect.bisect_right(revisions, since) - 1] if since >= revisions[0] else 0
-        )
+        # Far by revisions (any number of cursors): judged from one query per
+        # story revision, without loading an update.
+        revisions = change_revisions(state)
+        if too_far_behind(revisions, since):
+            question = "far"
+        elif since >= revisions[0]:
+            question = revisions[bisect.bisect_right(revisions, since) - 1]
+        else:
+            question = 0
     bylines = settings.SHOW_BYLINES
     key = f"poll-answer:{state.story_id}:{question}:{state.revision}:{bylines:d}:{seconds}"
     cached = caches["revisions"].get(key)
