@@ -93,11 +93,16 @@ def flood(base_port: int, slugs: list[str], threads: int) -> Counter:
     def fetch(slug: str) -> None:
         if not hasattr(local, "connection"):
             local.connection = http.client.HTTPConnection("127.0.0.1", base_port, timeout=30)
-        local.connection.request("GET", f"/{slug}/")
-        response = local.connection.getresponse()
-        response.read()
+        try:
+            local.connection.request("GET", f"/{slug}/")
+            response = local.connection.getresponse()
+            response.read()
+            status = response.status
+        except OSError as error:
+            local.connection.close()  # reconnects on the next request
+            status = type(error).__name__
         with lock:
-            statuses[response.status] += 1
+            statuses[status] += 1
 
     with concurrent.futures.ThreadPoolExecutor(threads) as pool:
         for _ in pool.map(fetch, slugs, chunksize=256):
@@ -131,6 +136,8 @@ def main() -> None:
         warm = flood(PORT, [f"warm-{run}-{n}" for n in range(WARM_UP)], args.threads)
         before = sum(rss_kib(pid) for pid in pids)
         statuses = flood(PORT, [f"flood-{run}-{n:06d}" for n in range(args.requests)], args.threads)
+        if workers(PORT) != pids:
+            sys.exit(f"the worker changed during the flood ({pids} -> {workers(PORT)})")
         after = sum(rss_kib(pid) for pid in pids)
     growth = (after - before) / before
     print(f"worker processes: {len(pids)}; warm-up: {WARM_UP} requests {dict(warm)}")
