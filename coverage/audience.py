@@ -21,14 +21,16 @@ import time
 from django.conf import settings
 
 from coverage import live
+from coverage.bounded import BoundedDict
 
 # Wall-clock seconds (shared by every process: windows must line up); tests set it.
 clock = time.time
 
-# Polls not yet sent to the cache: {(story id, window number): polls}. Plain
-# dict arithmetic under the GIL: a rare lost increment between threads is
-# noise next to the estimate's own error, and costs no lock on every poll.
-_pending: dict[tuple[int, int], int] = {}
+# Polls not yet sent to the cache: {(story id, window number): polls}. A rare
+# lost increment between threads (get, then set) is noise next to the
+# estimate's own error. Counted for public stories only, and emptied every
+# flush; bounded all the same, like every map in a process.
+_pending = BoundedDict(live.MAX_REMEMBERED)
 _flush_due = 0.0
 
 
@@ -55,7 +57,7 @@ def flush(now: float | None = None) -> None:
     global _pending, _flush_due
     now = clock() if now is None else now
     _flush_due = now + settings.AUDIENCE_FLUSH_SECONDS
-    pending, _pending = _pending, {}
+    pending, _pending = _pending, BoundedDict(live.MAX_REMEMBERED)
     # Kept a little past the window the desk reads, whatever the flush pace.
     ttl = 3 * settings.AUDIENCE_WINDOW_SECONDS
     for (story_id, window), polls in pending.items():
@@ -80,5 +82,5 @@ def readers(story_id: int, poll_seconds: float) -> int | None:
 
 def forget_in_process() -> None:
     global _pending, _flush_due
-    _pending = {}
+    _pending = BoundedDict(live.MAX_REMEMBERED)
     _flush_due = 0.0

@@ -23,6 +23,7 @@ from django.db import InterfaceError, OperationalError, transaction
 from django.db.models import Min, OuterRef, Subquery
 
 from coverage import routers
+from coverage.bounded import BoundedDict
 
 
 class LiveState(NamedTuple):
@@ -33,9 +34,9 @@ class LiveState(NamedTuple):
     # When the next scheduled update falls due (Unix time), so that its
     # arrival costs no query until then.
     next_due: float | None = None
-    # Revisions (after, up to] handed out before a database restore and reused
-    # by nothing since: a page at one of them may show what the restore removed.
-    void: tuple[int, int] | None = None
+    # Ranges of revisions (after, up to] handed out before a database restore
+    # and reused by nothing since: a page at one may show what a restore removed.
+    void: tuple[tuple[int, int], ...] | None = None
     # How often the desk wants open pages to poll (Story.PollMode): every poll
     # answer, the idle 204 included, tells the page without a query.
     poll_mode: str = "normal"
@@ -45,7 +46,7 @@ class LiveState(NamedTuple):
         return self.status == "live"
 
     def is_void(self, since: int) -> bool:
-        return self.void is not None and self.void[0] < since <= self.void[1]
+        return any(after < since <= up_to for after, up_to in self.void or ())
 
 
 log = logging.getLogger(__name__)
@@ -96,6 +97,14 @@ def cache_key(slug: str) -> str:
     return f"live-state:{slug}"
 
 
+STORIES_CHANGED_KEY = "stories-changed"
+
+
+def stories_changed() -> int | None:
+    """A mark that moves on every write to any story (None: the cache cannot say)."""
+    return _cache("get", STORIES_CHANGED_KEY)
+
+
 def high_water_key(story_id: int) -> str:
     return f"live-high-water:{story_id}"
 
@@ -143,8 +152,19 @@ class Remembered(NamedTuple):
     verified_at: float
 
 
-_in_process: dict[str, Remembered] = {}
-_verified_at: dict[str, float] = {}
+# Stories this process remembers: far more than a site runs at once, few
+# enough that a flood of distinct slugs costs a few MB (bench/memory.py).
+MAX_REMEMBERED = 10_000
+_in_process: BoundedDict = BoundedDict(MAX_REMEMBERED)  # {slug: Remembered}
+_verified_at: BoundedDict = BoundedDict(MAX_REMEMBERED)  # {slug: monotonic time}
+
+# A slug longer than the model allows names no story: no query, no cache call.
+MAX_SLUG_LENGTH = 120
+# "No such story", kept in the shared cache this long: a flood of distinct
+# unknown slugs costs the database one query per slug per this many seconds,
+# whichever process it reaches. A story created meanwhile overwrites it (refresh).
+NO_SUCH_STORY = "no-such-story"
+NO_SUCH_STORY_SECONDS = 30
 
 
 def get(slug: str, at_least: int = 0) -> LiveState | None:
@@ -156,8 +176,14 @@ def get(slug: str, at_least: int = 0) -> LiveState | None:
 
 
 def get_checked(slug: str, at_least: int = 0) -> tuple[LiveState | None, bool]:
-    """get(), and whether the database was asked just now: a state still older
-    than ``at_least`` is only then proof that the reader is ahead of the story."""
+    """get(), and whether the database vouches for the answer just now: a state
+    still older than ``at_least`` is only then proof that the reader is ahead
+    of the story. "Just now" is the last DATABASE_ANSWER_SECONDS: every reader
+    ahead of a state the database confirmed in that second is judged against
+    it at once (after a restore, every page ahead reloads within a poll
+    interval), once the shared cache has been asked for a newer state."""
+    if len(slug) > MAX_SLUG_LENGTH:
+        return None, True
     now = time.monotonic()
     checked = False
     remembered = _in_process.get(slug)
@@ -165,21 +191,33 @@ def get_checked(slug: str, at_least: int = 0) -> tuple[LiveState | None, bool]:
         state = remembered.state
         if state is None:
             return None, False
+        if state.revision < at_least:
+            # Verified under a second ago: only another process's newer write,
+            # in the shared cache, can still put the story ahead of it.
+            newer = _cache("get", cache_key(slug))
+            if isinstance(newer, LiveState) and newer.revision >= at_least:
+                remember(newer)
+                state = newer
+            else:
+                checked = True
     else:
         state = _MISSING
         check_due = now - _verified_at.get(slug, 0.0) >= settings.LIVE_STATE_VERIFY_SECONDS
-        if not check_due:
-            state = _cache("get", cache_key(slug)) or _MISSING
-            if state is not _MISSING and state.revision < at_least:
-                state = _MISSING
+        cached = _cache("get", cache_key(slug))
+        if cached == NO_SUCH_STORY:
+            _in_process[slug] = Remembered(now + DATABASE_ANSWER_SECONDS, None, 0.0)
+            return None, False
+        if not check_due and cached is not None and cached.revision >= at_least:
+            state = cached
         if state is _MISSING:
             try:
-                state = _load_and_heal(slug)
+                state = _load_and_heal(slug, cached)
             except DATABASE_ERRORS:
-                # Database down: a due check can wait; the cached state still answers.
-                state = _cache("get", cache_key(slug)) if check_due else None
-                if state is None or state.revision < at_least:
+                # Database down: the cached state still answers. A reader
+                # ahead of it is not proof of anything: asked to wait, not 503.
+                if not isinstance(cached, LiveState):
                     raise
+                state = cached
                 _verified_at[slug] = now
                 remember(state)
             else:
@@ -194,7 +232,8 @@ def get_checked(slug: str, at_least: int = 0) -> tuple[LiveState | None, bool]:
         publishing.release_due_updates(state.story_id)
         # Released here or by another process: either way the cache is behind.
         refresh(state.story_id)
-        state = _in_process[slug].state if slug in _in_process else state
+        remembered = _in_process.get(slug)
+        state = remembered.state if remembered and remembered.state else state
     return state, checked
 
 
@@ -206,18 +245,20 @@ def _answers(remembered: Remembered, at_least: int, now: float) -> bool:
     return now - remembered.verified_at < DATABASE_ANSWER_SECONDS
 
 
-def _load_and_heal(slug: str) -> LiveState | None:
+def _load_and_heal(slug: str, cached=None) -> LiveState | None:
     """The state from the database; the shared cache is set to it where it
-    held another (a lost write, a restore) and filled where it held none."""
+    held another (a lost write, a restore) and filled where it held none.
+    ``cached``: what the shared cache held a moment ago."""
     now = time.monotonic()
     state = load(slug=slug)
     _verified_at[slug] = now
+    key = cache_key(slug)
     if state is None:
         _in_process[slug] = Remembered(now + DATABASE_ANSWER_SECONDS, None, now)
+        # add: a writer's fresh state, stored meanwhile, wins.
+        _cache("add", key, NO_SUCH_STORY, NO_SUCH_STORY_SECONDS)
         return None
     state = _with_void(state)
-    key = cache_key(slug)
-    cached = _cache("get", key)
     if cached is None:
         # add, not set: never overwrite a fresher state a writer just stored.
         stored = _cache("add", key, state, settings.LIVE_STATE_TTL, default=FAILED)
@@ -230,8 +271,18 @@ def _load_and_heal(slug: str) -> LiveState | None:
 
 
 def _with_void(state: LiveState) -> LiveState:
-    void = _cache("get", void_key(state.story_id))
-    return state._replace(void=tuple(void)) if void else state
+    void = void_ranges(_cache("get", void_key(state.story_id)))
+    return state._replace(void=void) if void else state
+
+
+def void_ranges(stored) -> tuple[tuple[int, int], ...]:
+    """The void ranges as stored; one bare (after, up to) pair is how they were
+    kept before a story could have several."""
+    if not stored:
+        return ()
+    if isinstance(stored[0], int):
+        return (tuple(stored),)
+    return tuple(tuple(pair) for pair in stored)
 
 
 def remember(state: LiveState, *, verified=False, written_through=True) -> None:
@@ -271,6 +322,8 @@ def refresh(story_id: int) -> None:
         _cache("delete", cache_key(state.slug))
     else:
         _cache("set", high_water_key(story_id), state.revision, None)
+        # Lists of stories (the home page) are cached until any story changes.
+        _cache("set", STORIES_CHANGED_KEY, time.time_ns(), None)
     # Not "verified" for a reader ahead of it: that reader may have seen a
     # later write of another process, which only a query can tell.
     remember(state, written_through=stored is not FAILED)
@@ -288,8 +341,16 @@ def high_water(story_id: int) -> int:
 
 def note_restore(story_id: int, restored: int, high_water: int) -> None:
     """Revisions (restored, high_water] went out before a restore: pages at them
-    must reload, since the numbers will not come back with the same content."""
-    previous = _cache("get", void_key(story_id))
-    if previous:
-        restored, high_water = min(restored, previous[0]), max(high_water, previous[1])
-    _cache("set", void_key(story_id), (restored, high_water), None)
+    must reload, since the numbers will not come back with the same content.
+
+    Added to the ranges of earlier restores as a union: revisions between two
+    restores were published after the first and are in the second's backup,
+    so pages at them stay valid."""
+    ranges = sorted([*void_ranges(_cache("get", void_key(story_id))), (restored, high_water)])
+    merged: list[tuple[int, int]] = []
+    for after, up_to in ranges:
+        if merged and after <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(merged[-1][1], up_to))
+        else:
+            merged.append((after, up_to))
+    _cache("set", void_key(story_id), tuple(merged), None)

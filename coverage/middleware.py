@@ -11,6 +11,7 @@ from django.http import HttpResponse
 from django.template.loader import render_to_string
 from django.views.defaults import server_error as default_server_error
 
+from coverage.bounded import BoundedDict
 from coverage.live import DATABASE_ERRORS
 from coverage.postgresql.base import request_deadline
 
@@ -20,15 +21,12 @@ WARNING_INTERVAL = 60.0
 # The last good full page of each story this process rendered: {slug: bytes}.
 # Bounded: a process serves a handful of stories on a busy day.
 MAX_STALE_PAGES = 200
-_last_good_pages: dict[str, bytes] = {}
+_last_good_pages = BoundedDict(MAX_STALE_PAGES)
 _warned_at = -WARNING_INTERVAL
 
 
 def remember_page(slug: str, content: bytes) -> None:
-    _last_good_pages.pop(slug, None)
     _last_good_pages[slug] = content
-    if len(_last_good_pages) > MAX_STALE_PAGES:
-        del _last_good_pages[next(iter(_last_good_pages))]
 
 
 def forget_pages() -> None:

@@ -3,6 +3,7 @@
 Each answers HEAD as well as GET (require_safe): link checkers and uptime
 monitors ask with HEAD, and a 405 reads to them as a broken page."""
 
+import bisect
 import datetime as dt
 import re
 import time
@@ -40,6 +41,25 @@ MAX_REVISION = 2**63 - 1
 
 def plain_response(message: str, status: int) -> HttpResponse:
     return HttpResponse(message + "\n", status=status, content_type="text/plain; charset=utf-8")
+
+
+# Query parameters: a reader's page, poll and feed answers depend on these
+# only, and any other is ignored (a cache-buster, a tracker's ?utm_source=):
+# nginx keys its cache on them alone (deploy/nginx.conf), so junk reaches one
+# entry. A known one given twice is refused: nginx's key takes the first value
+# (matching names in any case), Django the last, and the two must never differ.
+HOME_PARAMETERS = ("page",)
+STORY_PARAMETERS = ("before", "after", "key_events", "around")
+POLL_PARAMETERS = ("since",)
+
+
+def repeated_parameter(request, names) -> HttpResponse | None:
+    """A 400 if one of ``names`` is in the query more than once, in any case."""
+    given = [name.lower() for name in request.GET for _ in request.GET.getlist(name)]
+    for name in names:
+        if given.count(name) > 1:
+            return plain_response(f"'{name}' is given more than once.", 400)
+    return None
 
 
 @require_safe
@@ -106,13 +126,44 @@ def favicon(request):
 @require_safe
 def home(request):
     """Live stories, then the archive of ended ones, HOME_PAGE_SIZE a page.
-    A page number that is not one, or past the end, gets the nearest page."""
-    page = Paginator(Story.objects.for_home_page(), HOME_PAGE_SIZE).get_page(
-        request.GET.get("page")
-    )
+    A page number that is not one, or past the end, gets the nearest page.
+
+    Each page's stories are cached until any story changes (live's mark), so
+    a repeat of ``?page=N`` costs no query, and junk page numbers all land on
+    one of the real pages' entries."""
+    refused = repeated_parameter(request, HOME_PARAMETERS)
+    if refused:
+        return refused
+    stories = Story.objects.for_home_page()
+    mark = live.stories_changed()
+    if mark is None and live._cache("add", live.STORIES_CHANGED_KEY, time.time_ns(), None):
+        mark = live.stories_changed()
+    if mark is not None:
+        count = cached_or(f"home-count:{mark}", stories.count)
+        number = Paginator(range(count), HOME_PAGE_SIZE).get_page(request.GET.get("page")).number
+        rows = cached_or(
+            f"home-page:{mark}:{number}",
+            lambda: list(stories[(number - 1) * HOME_PAGE_SIZE : number * HOME_PAGE_SIZE]),
+        )
+        paginator = Paginator(stories, HOME_PAGE_SIZE)
+        paginator.count = count  # a cached_property: set, it is never queried
+        page = paginator.page(number)
+        page.object_list = rows
+    else:
+        page = Paginator(stories, HOME_PAGE_SIZE).get_page(request.GET.get("page"))
     return render(
         request, "coverage/home.html", {"page": page, "stories": page, "form": SearchForm()}
     )
+
+
+def cached_or(key: str, build):
+    """The value cached under ``key`` (the revisions cache), built and kept if missing."""
+    per_revision = caches["revisions"]
+    value = per_revision.get(key)
+    if value is None:
+        value = build()
+        per_revision.set(key, value, settings.LIVE_PAGE_CACHE_SECONDS)
+    return value
 
 
 @require_safe
@@ -221,6 +272,9 @@ def story(request, slug):
     newer updates" (?after=). ?key_events=1 shows key events only (the filter
     without JavaScript); ?around=<id> sends the reader to the page that holds
     that update."""
+    refused = repeated_parameter(request, STORY_PARAMETERS)
+    if refused:
+        return refused
     key_events_only = request.GET.get("key_events") == "1"
     # The live state (usually in this process's memory) names the revision;
     # the story and its next day are cached per revision, so a repeat view
@@ -229,7 +283,15 @@ def story(request, slug):
     story, _ = story_at(state)
     reading_order = story.reading_order
     if "around" in request.GET:
-        return redirect_around(state, request.GET["around"], reading_order)
+        raw_id = request.GET["around"]
+        if not raw_id.isascii() or not raw_id.isdigit() or len(raw_id) > 18:
+            return plain_response("'around' must be an update's number.", 400)
+        # Where an update's page is changes only with the story's revision.
+        location = cached_or(
+            f"around:{state.story_id}:{state.revision}:{int(raw_id)}:{reading_order}",
+            lambda: redirect_around(state, raw_id, reading_order)["Location"],
+        )
+        return HttpResponseRedirect(location)
     parameter = CURSOR_PARAMETER[reading_order]
     if any(name in request.GET for name in CURSOR_PARAMETER.values() if name != parameter):
         # A link from before the desk turned the order round: its cursor
@@ -311,13 +373,12 @@ UPDATES_ABOVE = 2
 def redirect_around(
     state: live.LiveState, raw_id: str, reading_order: str = NEWEST_FIRST
 ) -> HttpResponse:
-    """Send the reader to the page of the story that shows this update: the live
+    """Send the reader to the page of the story that shows this update (``raw_id``:
+    digits, checked by the caller): the live
     page while it is among the first PAGE_SIZE (or pinned), else the slice that
     starts UPDATES_ABOVE updates above it. The reader's #update-<id> stays on
     the address (a Location without a fragment keeps the request's)."""
     story_url = reverse("coverage:story", kwargs={"slug": state.slug})
-    if not raw_id.isascii() or not raw_id.isdigit() or len(raw_id) > 18:
-        return plain_response("'around' must be an update's number.", 400)
     visible = Update.objects.published().filter(story_id=state.story_id)
     update = visible.filter(pk=int(raw_id)).only("pk", "published_at", "pinned").first()
     if update is None:
@@ -477,6 +538,9 @@ def poll(request, slug):
     Every answer but a 400 or 404 carries Poll-Interval: the seconds until the
     page's next poll, as the desk and the site's kill switch want it.
     """
+    refused = repeated_parameter(request, POLL_PARAMETERS)
+    if refused:
+        return refused
     since = parse_since(request.GET.get("since"))
     if isinstance(since, str):
         return plain_response(since, 400)
@@ -513,17 +577,74 @@ def answer_poll(request, state, checked: bool, since: int) -> tuple[HttpResponse
 
     # Every reader at this state asks the same question: answer it once. The
     # pace is in the key: the site's kill switch changes it without a revision.
-    key = (
-        f"poll-answer:{state.story_id}:{since}:{state.revision}:{settings.SHOW_BYLINES:d}:{seconds}"
-    )
+    # Far cursors with the same changes after them get the same answer, so
+    # junk cursors between two changes share one entry, and all those too far
+    # behind share the reload.
+    if state.revision - since <= MAX_CHANGES_PER_POLL:
+        # Near: a few cursors per revision, each answered once from the changes.
+        question = since
+    else:
+        # Far by revisions (any number of cursors): judged from one query per
+        # story revision, without loading an update.
+        revisions = change_revisions(state)
+        if too_far_behind(revisions, since):
+            question = "far"
+        elif since >= revisions[0]:
+            question = revisions[bisect.bisect_right(revisions, since) - 1]
+        else:
+            question = 0
+    bylines = settings.SHOW_BYLINES
+    key = f"poll-answer:{state.story_id}:{question}:{state.revision}:{bylines:d}:{seconds}"
     cached = caches["revisions"].get(key)
-    if cached is not None:
-        content, seconds = cached
-        return shareable(HttpResponse(content), etag), seconds
-    response, seconds = answer_changes(request, state, since)
-    if "HX-Refresh" not in response:
-        caches["revisions"].set(key, (response.content, seconds), settings.LIVE_PAGE_CACHE_SECONDS)
-    return shareable(response, etag), seconds
+    if cached is None:
+        if question == "far":
+            response, seconds = reload_answer(), live_pace(state)
+        else:
+            response, seconds = answer_changes(request, state, since)
+        cached = (response.content, seconds, "HX-Refresh" in response)
+        caches["revisions"].set(key, cached, settings.LIVE_PAGE_CACHE_SECONDS)
+    content, seconds, refresh = cached
+    if refresh:
+        return reload_answer(content), seconds
+    return shareable(HttpResponse(content), etag), seconds
+
+
+# A reader further behind than this many changes reloads the page (one request
+# for the newest PAGE_SIZE) instead of catching up over many polls.
+MAX_CHANGES_TO_CATCH_UP = 5 * MAX_CHANGES_PER_POLL
+
+
+def change_revisions(state: live.LiveState) -> list[int]:
+    """The revisions of the story's newest MAX_CHANGES_TO_CATCH_UP + 1 changes,
+    oldest first: one query on the (story, revision) index per story revision,
+    and every poll cursor is judged from it without loading an update."""
+    key = f"change-revisions:{state.story_id}:{state.revision}"
+    revisions = caches["revisions"].get(key)
+    if revisions is None:
+        with routers.primary():
+            revisions = list(
+                Update.objects.changed_since(state.story_id, 0, state.revision)
+                .order_by("-revision")
+                .values_list("revision", flat=True)[: MAX_CHANGES_TO_CATCH_UP + 1]
+            )
+        revisions.reverse()
+        caches["revisions"].set(key, revisions, settings.LIVE_PAGE_CACHE_SECONDS)
+    return revisions or [0]
+
+
+def too_far_behind(revisions: list[int], since: int) -> bool:
+    """More changes after ``since`` than a reader catches up with, or a first
+    revision after it bigger than one answer (never split across answers)."""
+    if len(revisions) > MAX_CHANGES_TO_CATCH_UP and since < revisions[0]:
+        return True
+    after = revisions[bisect.bisect_right(revisions, since) :]
+    return len(after) > MAX_CHANGES_PER_POLL and after[0] == after[MAX_CHANGES_PER_POLL]
+
+
+def reload_answer(content: bytes = b"Too much has changed; reload the page.\n") -> HttpResponse:
+    response = HttpResponse(content, content_type="text/plain; charset=utf-8")
+    response["HX-Refresh"] = "true"
+    return response
 
 
 def answer_changes(request, state: live.LiveState, since: int) -> tuple[HttpResponse, int]:
@@ -550,10 +671,8 @@ def answer_changes(request, state: live.LiveState, since: int) -> tuple[HttpResp
         cut = changes[MAX_CHANGES_PER_POLL].revision
         changes = [update for update in changes if update.revision < cut]
         cursor = cut - 1
-        if not changes:
-            response = plain_response("Too much has changed; reload the page.", 200)
-            response["HX-Refresh"] = "true"
-            return response, live_pace(state)
+        if not changes:  # too_far_behind() said so first, unless a release raced it
+            return reload_answer(), live_pace(state)
     # Everything in the answer from the primary, like its changes: it is
     # cached for every reader at this state, and must agree with it.
     seconds = live_pace(state) if cursor < state.revision else poll_interval(state)

@@ -11,9 +11,11 @@ from django.utils.safestring import mark_safe
 from coverage import representation
 from coverage.api.http import answer, dumps, strong_etag
 from coverage.api.views import api
+from coverage.bounded import BoundedDict
 
 # The document for each address the site is asked under: {base: (document, body, ETag)}.
-_documents: dict[str, tuple[dict, bytes, str]] = {}
+# A handful (ALLOWED_HOSTS); bounded all the same.
+_documents = BoundedDict(16)
 
 
 def _openapi(request) -> tuple[dict, bytes, str]:

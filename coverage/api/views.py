@@ -28,6 +28,7 @@ from ninja.responses import NinjaJSONEncoder
 from coverage import live, representation, routers
 from coverage.api import schemas
 from coverage.api.http import JSON, Problem, answer, dumps, problem_response, strong_etag
+from coverage.bounded import BoundedDict
 from coverage.models import Story, Update, UpdateVersion
 from coverage.views import MAX_CHANGES_PER_POLL, MAX_REVISION, public_state, story_at
 
@@ -332,7 +333,7 @@ def get_update(request, slug: str, update_id: int = Path(..., ge=1, le=MAX_ID)):
 
 # When each story last changed, by revision: the idle answer's Last-Modified
 # without a query. {story_id: (revision, Unix time)}; one entry per story.
-_changed_at: dict[int, tuple[int, float]] = {}
+_changed_at = BoundedDict(live.MAX_REMEMBERED)
 
 
 def _changed_at_of(state: live.LiveState) -> float:
@@ -347,7 +348,7 @@ def _changed_at_of(state: live.LiveState) -> float:
 
 # Each story's idle answer at its current state, built once per state:
 # {story_id: (state, body, ETag, changed_at)}.
-_idle: dict[int, tuple] = {}
+_idle = BoundedDict(live.MAX_REMEMBERED)
 
 
 def _idle_answer(request, state: live.LiveState):
