@@ -30,7 +30,7 @@ from django.utils import timezone
 from django.utils.text import slugify
 
 from coverage import images, live, tasks, webhooks, websub
-from coverage.embeds import SOCIAL_PROVIDERS
+from coverage.embeds import SOCIAL_PROVIDERS, EmbedError, recognise_url
 from coverage.models import Embed, Story, Update, UpdateVersion
 from coverage.sanitize import sanitize_html
 from coverage.textformat import ParsedStory, ParsedUpdate
@@ -493,7 +493,14 @@ def fill_embed(embed_id: int, values: dict) -> bool:
 
 
 def social_post_embed(post) -> Embed:
-    """A social post found in pasted or imported text, as its (unsaved) card."""
+    """A social post found in pasted or imported text, as its (unsaved) card; its
+    link, when given, says which network it is on, as the embed field would."""
+    provider = ""
+    if post.url:
+        try:
+            provider = recognise_url(post.url).provider
+        except EmbedError:
+            provider = ""
     return Embed(
         kind=Embed.Kind.SOCIAL,
         text=post.text,
@@ -501,6 +508,7 @@ def social_post_embed(post) -> Embed:
         author_handle=post.author_handle,
         posted_at=post.posted_at,
         url=post.url,
+        provider=provider,
     )
 
 
@@ -710,10 +718,20 @@ def _import(story, parsed_updates, actor, status, token, allow_pinning, revision
     return len(todo)
 
 
-def import_story(parsed: ParsedStory, *, slug: str, title: str, replace: bool = False):
+def import_story(
+    parsed: ParsedStory,
+    *,
+    slug: str,
+    title: str,
+    replace: bool = False,
+    ended: bool = False,
+    previous: Story | None = None,
+):
     """A story from text (import_text): a new live story, or with ``replace`` an
     existing one whose content is replaced and whose updates are retracted (not
     deleted: open pages are told to drop them). One transaction, one revision.
+    With ``ended`` the story is ended, at its newest update's time (a past day);
+    the text's caption and credit, when given, and ``previous`` are set too.
 
     Returns (story, how many old updates were retracted). Raises SlugTaken
     when the slug is in use and ``replace`` is not set.
@@ -729,6 +747,15 @@ def import_story(parsed: ParsedStory, *, slug: str, title: str, replace: bool = 
         story.standfirst = parsed.standfirst
         story.original_entry = parsed.original_entry_html
         story.started_at = started_at
+        if parsed.lead_image_caption:
+            story.lead_image_caption = parsed.lead_image_caption
+        if parsed.lead_image_credit:
+            story.lead_image_credit = parsed.lead_image_credit
+        if previous is not None:
+            story.previous = previous
+        if ended:
+            story.status = Story.Status.ENDED
+            story.ended_at = max(update.published_at for update in parsed.updates)
         try:
             with transaction.atomic():
                 save_story(story)
