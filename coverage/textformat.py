@@ -72,8 +72,9 @@ drafts and retracted ones left out), newest first by time then id, then the
 original entry. Each update is its marker and flags, a blank line, its body
 (``<p>`` and headings as lines, list items as ``- item``, blockquote lines as
 ``> line``, other tags dropped, entities decoded) and then its embeds, which is
-where the site shows them (an update's cards follow its text). So ``serialize(import(serialize(story)))`` equals
-``serialize(story)`` for anything this module imported.
+where the site shows them (an update's cards follow its text). So
+``serialize(import(serialize(story)))`` equals ``serialize(story)`` for
+anything this module imported.
 
 What the text cannot carry, and so an export loses: the dates of updates a
 day or more apart (only times are written; read back with the newest update's
