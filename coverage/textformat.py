@@ -94,6 +94,7 @@ from html.parser import HTMLParser
 
 from django.utils.html import escape
 
+from coverage.embeds import LINK, EmbedError, recognise_url
 from coverage.sanitize import plain_text
 
 MONTHS = (
@@ -537,6 +538,14 @@ def format_attribution_date(when: dt.datetime) -> str:
     return f"{MONTHS[day.month - 1]} {day.day}, {day.year}"
 
 
+def _known_provider(url: str) -> bool:
+    try:
+        found = recognise_url(url)
+    except EmbedError:
+        return False
+    return bool(url) and found.kind != LINK and bool(found.provider)
+
+
 def _embed_lines(embed, warnings: list[str]) -> list[str]:
     text = plain_text(embed.text)
     name = plain_text(embed.author_name)
@@ -556,6 +565,18 @@ def _embed_lines(embed, warnings: list[str]) -> list[str]:
     if embed.kind == "quote" and text:
         # Read back as a blockquote in the update's text, where it is shown.
         return [f"> {line}" for line in (text, f"— {name}" if name else "") if line]
+    if embed.kind != "quote" and _known_provider(embed.url):
+        # Alone on its line it reads back as the same kind of card (in_text).
+        if (
+            plain_text(embed.title)
+            or plain_text(embed.caption)
+            or (text and embed.kind != "social")
+        ):
+            warnings.append(
+                f"a {embed.get_kind_display().lower()} embed (id {embed.pk}) is written as its "
+                "link; its title, text or caption is left out."
+            )
+        return [plain_text(embed.url)]
     fallback = " ".join(
         part
         for part in (
