@@ -821,7 +821,11 @@ def test_the_seed_days_caption_standfirst_and_previous_day_stay_what_they_are(
 
 
 def test_the_seed_day_reads_back_to_the_same_text(seed_day, tmp_path):
-    reimport(seed_day, tmp_path)
+    copy = reimport(seed_day, tmp_path)
+    # The video is written as its link alone, which reads back as its card.
+    assert "\nhttps://www.youtube.com/watch?v=dQw4w9WgXcQ\n" in seed_day["text"]
+    (video,) = update_with(copy, "Drone footage").embeds.all()
+    assert (video.kind, video.provider) == ("video", "YouTube")
     again = io.StringIO()
     call_command("export_text", "copy", stdout=again, stderr=io.StringIO())
     # Everything but the header's links: the copy's PREVIOUS is the same story.
