@@ -874,3 +874,16 @@ def test_previous_names_a_story_here_or_stays_a_plain_link(db, tmp_path, client)
             "import_text", path, "--slug", "d3", "--title", "Day three", "--date", "2026-11-25"
         )
     assert not Story.objects.filter(slug="d3").exists()
+
+
+@pytest.mark.parametrize("options, status", [((), "ended"), (("--live",), "live")])
+def test_the_demo_day_is_ended_unless_asked_to_stay_live(db, settings, options, status):
+    from coverage.management.commands.seed_demo import STORY_SLUG
+
+    settings.DEBUG = True
+    call_command("seed_demo", *options, stdout=io.StringIO())
+    story = Story.objects.get(slug=STORY_SLUG)
+    assert story.status == status
+    if status == "ended":
+        # Ended when its coverage did: at its last update, not at the import.
+        assert story.ended_at == story.updates.order_by("-published_at").first().published_at
