@@ -887,3 +887,27 @@ def test_the_demo_day_is_ended_unless_asked_to_stay_live(db, settings, options, 
     if status == "ended":
         # Ended when its coverage did: at its last update, not at the import.
         assert story.ended_at == story.updates.order_by("-published_at").first().published_at
+
+
+def test_a_posts_attribution_on_the_line_under_its_words_makes_one_card():
+    parsed = parse(
+        "UPDATE 1200 GMT:\n"
+        "The minister has posted:\n"
+        "“We will rebuild every home.”\n"
+        "— Jo Minister (@jominister) November 25, 2026 https://x.com/jominister/status/1\n"
+        "> “It is the worst flood I have seen.”\n"
+        "> — A resident\n",
+        DAY,
+    )
+    (update,) = parsed.updates
+    assert update.body_html == (
+        "<p>The minister has posted:</p>\n<blockquote>\n"
+        "<p>“It is the worst flood I have seen.”</p>\n<p>— A resident</p>\n</blockquote>"
+    )
+    (post,) = update.social_posts
+    assert (post.text, post.author_name, post.author_handle, post.url) == (
+        "We will rebuild every home.",
+        "Jo Minister",
+        "@jominister",
+        "https://x.com/jominister/status/1",
+    )
