@@ -53,7 +53,7 @@ install-test: $(VENV)/.installed-test node_modules/.installed
 # to print the address.
 run: install
 	$(PY) manage.py migrate --noinput
-	PORT=$(SERVE_PORT) $(PY) manage.py seed_demo
+	PORT=$(SERVE_PORT) $(PY) manage.py seed_demo --live
 	$(PY) manage.py runserver $(HOST_PORT)
 
 # Production server: granian (chosen by measurement, see README), WSGI, one

@@ -30,7 +30,8 @@ from django.utils import timezone
 from django.utils.text import slugify
 
 from coverage import images, live, tasks, webhooks, websub
-from coverage.embeds import SOCIAL_PROVIDERS
+from coverage.embeds import SOCIAL_PROVIDERS, EmbedError, recognise_url
+from coverage.embeds.in_text import cards_in_text
 from coverage.models import Embed, Story, Update, UpdateVersion
 from coverage.sanitize import sanitize_html
 from coverage.textformat import ParsedStory, ParsedUpdate
@@ -154,6 +155,15 @@ def _save_embed(embed: Embed) -> None:
         transaction.on_commit(lambda: tasks.enrich_embed.enqueue(embed_id))
 
 
+def _take_cards_from_text(fields: dict) -> list[Embed]:
+    """Lone known-provider links in ``fields["body"]`` (coverage.embeds.in_text):
+    taken out of it, as the (unsaved) cards the embed field makes of them."""
+    if not fields.get("body"):
+        return []
+    fields["body"], found = cards_in_text(sanitize_html(fields["body"]))
+    return [Embed(**card.as_dict()) for card in found]
+
+
 def _save_embeds(update: Update, embeds: Iterable[Embed]) -> None:
     for position, embed in enumerate(embeds):
         embed.update = update
@@ -193,7 +203,8 @@ def post_update(
             return existing, False
     if fields.get("published_at") is None:
         fields["published_at"] = timezone.now()
-    embeds = list(embeds)
+    # The text's own cards come first: the text is above the embed field.
+    embeds = [*_take_cards_from_text(fields), *embeds]
     images.prepare_display_images(embeds)
     try:
         with transaction.atomic():
@@ -244,6 +255,7 @@ def edit_update(
     """
     now = timezone.now()
     embeds = embeds or EmbedChanges()
+    cards_from_text = _take_cards_from_text(changes)
     images.prepare_display_images([*embeds.changed, *embeds.added])
     with transaction.atomic():
         update = _locked(update_id)
@@ -253,7 +265,7 @@ def edit_update(
         proposed = {
             name: value for name, value in proposed.items() if getattr(update, name) != value
         }
-        if not proposed and not embeds:
+        if not proposed and not embeds and not cards_from_text:
             return update
         _keep_original(update)
         text_changed = bool(set(proposed) & set(EDITABLE_TEXT))
@@ -265,6 +277,7 @@ def edit_update(
             proposed["edited_at"] = now
         _save_changed(update, _next_revision(update.story_id), proposed)
         _apply_embed_changes(update, embeds)
+        _append_embeds(update, cards_from_text)
         _record(update, _edit_action(update, proposed, was_published, now), actor)
         _announce(update.story_id)
     return update
@@ -335,6 +348,15 @@ def _apply_embed_changes(update: Update, embeds: EmbedChanges) -> None:
         _save_embed(embed)
     for embed in embeds.added:
         embed.update = update
+        _save_embed(embed)
+
+
+def _append_embeds(update: Update, embeds: list[Embed]) -> None:
+    """Cards after the update's others (a link the edit put in its text)."""
+    last = update.embeds.order_by("-position").values_list("position", flat=True).first()
+    for position, embed in enumerate(embeds, start=0 if last is None else last + 1):
+        embed.update = update
+        embed.position = position
         _save_embed(embed)
 
 
@@ -493,7 +515,14 @@ def fill_embed(embed_id: int, values: dict) -> bool:
 
 
 def social_post_embed(post) -> Embed:
-    """A social post found in pasted or imported text, as its (unsaved) card."""
+    """A social post found in pasted or imported text, as its (unsaved) card; its
+    link, when given, says which network it is on, as the embed field would."""
+    provider = ""
+    if post.url:
+        try:
+            provider = recognise_url(post.url).provider
+        except EmbedError:
+            provider = ""
     return Embed(
         kind=Embed.Kind.SOCIAL,
         text=post.text,
@@ -501,6 +530,7 @@ def social_post_embed(post) -> Embed:
         author_handle=post.author_handle,
         posted_at=post.posted_at,
         url=post.url,
+        provider=provider,
     )
 
 
@@ -701,19 +731,30 @@ def _import(story, parsed_updates, actor, status, token, allow_pinning, revision
             "key_event": parsed.key_event,
             "pinned": parsed.pinned and allow_pinning,
         }
+        cards = _take_cards_from_text(fields)
         update = _create(story, revision, status, client_token, fields)
         if actor is not None:
             update.authors.add(actor)
-        _save_embeds(update, [social_post_embed(post) for post in parsed.social_posts])
+        _save_embeds(update, [*cards, *map(social_post_embed, parsed.social_posts)])
         _record(update, creation_action(update), actor, created=True)
     _announce(story.pk)
     return len(todo)
 
 
-def import_story(parsed: ParsedStory, *, slug: str, title: str, replace: bool = False):
+def import_story(
+    parsed: ParsedStory,
+    *,
+    slug: str,
+    title: str,
+    replace: bool = False,
+    ended: bool = False,
+    previous: Story | None = None,
+):
     """A story from text (import_text): a new live story, or with ``replace`` an
     existing one whose content is replaced and whose updates are retracted (not
     deleted: open pages are told to drop them). One transaction, one revision.
+    With ``ended`` the story is ended, at its newest update's time (a past day);
+    the text's caption and credit, when given, and ``previous`` are set too.
 
     Returns (story, how many old updates were retracted). Raises SlugTaken
     when the slug is in use and ``replace`` is not set.
@@ -729,6 +770,15 @@ def import_story(parsed: ParsedStory, *, slug: str, title: str, replace: bool = 
         story.standfirst = parsed.standfirst
         story.original_entry = parsed.original_entry_html
         story.started_at = started_at
+        if parsed.lead_image_caption:
+            story.lead_image_caption = parsed.lead_image_caption
+        if parsed.lead_image_credit:
+            story.lead_image_credit = parsed.lead_image_credit
+        if previous is not None:
+            story.previous = previous
+        if ended:
+            story.status = Story.Status.ENDED
+            story.ended_at = max(update.published_at for update in parsed.updates)
         try:
             with transaction.atomic():
                 save_story(story)

@@ -28,7 +28,11 @@ The format, one element per line::
   which runs to the end of the text or the next ``UPDATE`` marker; text after
   the colon is its first line. There may be at most one.
 * Lines before the first marker are the standfirst: plain text, one paragraph
-  per line, stored joined with ``"\\n"``.
+  per line, stored joined with ``"\\n"``. Among them, ``CAPTION: text`` and
+  ``CREDIT: text`` give the lead image's caption and credit, and ``PREVIOUS:``
+  the previous day's coverage (a story's slug here, or an https:// address
+  elsewhere, which stays a plain link: see import_text); none of them is
+  standfirst.
 * In bodies and the original entry each line is a paragraph; blank lines are
   ignored. Lines starting ``- `` or ``* `` are list items, and items with only
   blank lines (or social posts, below) between them form one ``<ul>``. A lone
@@ -37,9 +41,16 @@ The format, one element per line::
   (an em dash, or ``--`` or ``-`` with spaces around it; the month's full
   English name) is a social post, not body text: it becomes a social embed with
   the text before the dash (one pair of surrounding “ ” or " quotes removed),
-  the name, the handle (kept with its ``@``) and that date at 00:00 UTC. A
-  paragraph with no text before the dash stays a paragraph. Embeds keep the
+  the name, the handle (kept with its ``@``) and that date at 00:00 UTC, and
+  an ``https://`` address after the date is the post's link (its network named
+  from it). The attribution may also stand on a line of its own directly
+  under the post's words, as a copied post reads. A paragraph with no text
+  before the dash stays a paragraph. Embeds keep the
   order in which they appear. List items are never social posts.
+* Lines starting ``> `` are a quotation: consecutive ones form one
+  ``<blockquote>``, a paragraph each (a quote card is written this way, its
+  author on a last ``> — Name`` line, and reads back as that blockquote, in
+  the update's text where the site shows it).
 * All text is plain text: control characters dropped, whitespace collapsed,
   stripped (``coverage.sanitize.plain_text``) and escaped, so HTML in the input
   shows as text and is never interpreted. A NUL character is an error.
@@ -59,17 +70,18 @@ Extensions, so that an export reads back as the same story:
 the updates that are published and not retracted (scheduled ones included,
 drafts and retracted ones left out), newest first by time then id, then the
 original entry. Each update is its marker and flags, a blank line, its body
-(``<p>``, headings and blockquotes as lines, list items as ``- item``, other
-tags dropped, entities decoded) and then its embeds, which is where the site
-shows them. So ``serialize(import(serialize(story)))`` equals
-``serialize(story)`` for anything this module imported.
+(``<p>`` and headings as lines, list items as ``- item``, blockquote lines as
+``> line``, other tags dropped, entities decoded) and then its embeds, which is
+where the site shows them (an update's cards follow its text). So
+``serialize(import(serialize(story)))`` equals ``serialize(story)`` for
+anything this module imported.
 
 What the text cannot carry, and so an export loses: the dates of updates a
 day or more apart (only times are written; read back with the newest update's
 date, each time below a later one steps back a day), links and emphasis, line breaks
 inside a paragraph (they become separate paragraphs), correction notes,
-authors, a social post's URL, provider and time of day, and non-social embeds
-(written as a plain paragraph of their text, title, caption or URL). Stored
+authors, a social post's time of day, and embeds other than social posts
+and quotes (written as a plain paragraph of their text, title, caption or URL). Stored
 text that itself reads like format syntax (a paragraph starting ``- `` or
 ending in an attribution) changes meaning when read back. :func:`serialize`
 reports the lossy cases it can detect through its ``warnings`` list.
@@ -82,6 +94,7 @@ from html.parser import HTMLParser
 
 from django.utils.html import escape
 
+from coverage.embeds import LINK, EmbedError, recognise_url
 from coverage.sanitize import plain_text
 
 MONTHS = (
@@ -114,7 +127,12 @@ _ATTRIBUTION = re.compile(
     r"(?P<text>.*\S)(?:\s*—\s*|\s+--?\s+)"
     r"(?P<name>\S.*?)\s*\((?P<handle>@[^\s()]+)\)\s+"
     rf"(?P<month>(?i:{'|'.join(MONTHS)}))\s+(?P<day>\d{{1,2}}),\s*(?P<year>\d{{4}})"
+    r"(?:\s+(?P<url>https?://\S+))?"
 )
+# The attribution on a line of its own, under the post's words (as a copied post reads).
+_ATTRIBUTION_ONLY = re.compile(r"(?:—|--?)\s*\S.*?\s*\(@[^\s()]+\)\s+\S.*")
+_QUOTE_LINE = re.compile(r">\s?(?P<text>.*)")
+_HEADER = re.compile(r"(?P<name>CAPTION|CREDIT|PREVIOUS):(?P<value>.*)")
 _QUOTE_PAIRS = (("“", "”"), ('"', '"'))
 
 
@@ -150,6 +168,9 @@ class ParsedUpdate:
 @dataclass
 class ParsedStory:
     standfirst: str = ""
+    lead_image_caption: str = ""
+    lead_image_credit: str = ""
+    previous: str = ""  # a slug or an address, as written after PREVIOUS:
     original_entry_html: str = ""
     updates: list[ParsedUpdate] = field(default_factory=list)
 
@@ -188,7 +209,7 @@ def parse(text: str, date: dt.date) -> ParsedStory:
             continue
         if not sections:
             if line:
-                standfirst.append(line)
+                standfirst.append((number, line))
             continue
         current = sections[-1]
         if not line:
@@ -199,7 +220,8 @@ def parse(text: str, date: dt.date) -> ParsedStory:
             in_flags = False
             current.lines.append((number, line))
 
-    story = ParsedStory(standfirst="\n".join(standfirst))
+    story = ParsedStory()
+    _read_header(standfirst, story)
     for section in sections:
         if section.kind == "original":
             story.original_entry_html, _ = _render(section.lines, social=False)
@@ -224,6 +246,23 @@ def parse(text: str, date: dt.date) -> ParsedStory:
             "such as 'UPDATE 0905 GMT:'."
         )
     return story
+
+
+def _read_header(lines: list[tuple[int, str]], story: ParsedStory) -> None:
+    """The lines before the first marker: CAPTION, CREDIT and PREVIOUS lines, the
+    rest the standfirst."""
+    standfirst = []
+    for number, line in lines:
+        if match := _HEADER.fullmatch(line):
+            field_name = {"CAPTION": "lead_image_caption", "CREDIT": "lead_image_credit"}.get(
+                match["name"], "previous"
+            )
+            if getattr(story, field_name):
+                raise TextFormatError(f"a second {match['name']} line.", number)
+            setattr(story, field_name, plain_text(match["value"]))
+        else:
+            standfirst.append(line)
+    story.standfirst = "\n".join(standfirst)
 
 
 def _stamp(date: dt.date, time: dt.time, sections: list[_Section]) -> dt.datetime:
@@ -316,24 +355,56 @@ def _render(lines: list[tuple[int, str]], *, social: bool):
     """Body lines as sanitiser-safe HTML, plus the social posts taken out of them."""
     blocks: list[str] = []
     items: list[str] = []
+    quoted: list[str] = []
     posts: list[ParsedSocialPost] = []
+    # The last paragraph, until another line follows it: its words may be a
+    # post whose attribution comes on the next line.
+    paragraph: tuple[int, str] | None = None
 
-    def end_list():
+    def end_blocks():
+        nonlocal paragraph
+        if paragraph:
+            blocks.append(f"<p>{escape(paragraph[1])}</p>")
+            paragraph = None
         if items:
             blocks.append("<ul>\n" + "".join(f"<li>{escape(i)}</li>\n" for i in items) + "</ul>")
             items.clear()
+        if quoted:
+            blocks.append(
+                "<blockquote>\n"
+                + "".join(f"<p>{escape(q)}</p>\n" for q in quoted)
+                + "</blockquote>"
+            )
+            quoted.clear()
 
     for number, line in lines:
         if match := _BULLET.fullmatch(line):
+            if paragraph or quoted:
+                end_blocks()
             if match["text"]:
                 items.append(match["text"])
+            continue
+        if match := _QUOTE_LINE.fullmatch(line):
+            if paragraph or items:
+                end_blocks()
+            if match["text"].strip():
+                quoted.append(match["text"].strip())
+            continue
+        if (
+            social
+            and paragraph
+            and _ATTRIBUTION_ONLY.fullmatch(line)
+            and (post := _social_post(f"{paragraph[1]} {line}", number))
+        ):
+            posts.append(post)
+            paragraph = None
             continue
         if social and (post := _social_post(line, number)):
             posts.append(post)
             continue
-        end_list()
-        blocks.append(f"<p>{escape(line)}</p>")
-    end_list()
+        end_blocks()
+        paragraph = (number, line)
+    end_blocks()
     return "\n".join(blocks), posts
 
 
@@ -362,6 +433,7 @@ def _social_post(line: str, number: int) -> ParsedSocialPost | None:
         author_name=match["name"],
         author_handle=match["handle"],
         posted_at=dt.datetime.combine(day, dt.time(), tzinfo=dt.UTC),
+        url=match["url"] or "",
         line=number,
     )
 
@@ -410,6 +482,7 @@ class _TextLines(HTMLParser):
         self._item_depth = 0
         self._list_depths: list[int] = []
         self._skipping = 0
+        self._quote_depth = 0
 
     def handle_starttag(self, tag, attrs):
         if tag in self.SKIPPED:
@@ -420,6 +493,8 @@ class _TextLines(HTMLParser):
             self._list_depths.append(self._item_depth)
         elif tag == "li":
             self._item_depth += 1
+        elif tag == "blockquote":
+            self._quote_depth += 1
 
     def handle_endtag(self, tag):
         if tag in self.SKIPPED:
@@ -431,6 +506,8 @@ class _TextLines(HTMLParser):
             self._item_depth = self._list_depths.pop() if self._list_depths else 0
         elif tag == "li":
             self._item_depth = max(0, self._item_depth - 1)
+        elif tag == "blockquote":
+            self._quote_depth = max(0, self._quote_depth - 1)
 
     def handle_data(self, data):
         if not self._skipping:
@@ -444,7 +521,8 @@ class _TextLines(HTMLParser):
         text = plain_text("".join(self._parts))
         self._parts.clear()
         if text:
-            self.lines.append(f"- {text}" if self._item_depth else text)
+            line = f"- {text}" if self._item_depth else text
+            self.lines.append(f"> {line}" if self._quote_depth else line)
 
 
 def html_to_lines(html: str) -> list[str]:
@@ -460,7 +538,15 @@ def format_attribution_date(when: dt.datetime) -> str:
     return f"{MONTHS[day.month - 1]} {day.day}, {day.year}"
 
 
-def _embed_line(embed, warnings: list[str]) -> str | None:
+def _known_provider(url: str) -> bool:
+    try:
+        found = recognise_url(url)
+    except EmbedError:
+        return False
+    return bool(url) and found.kind != LINK and bool(found.provider)
+
+
+def _embed_lines(embed, warnings: list[str]) -> list[str]:
     text = plain_text(embed.text)
     name = plain_text(embed.author_name)
     handle = plain_text(embed.author_handle)
@@ -473,7 +559,24 @@ def _embed_line(embed, warnings: list[str]) -> str | None:
         and re.fullmatch(r"@[^\s()]+", handle)
         and embed.posted_at is not None
     ):
-        return f"“{text}” — {name} ({handle}) {format_attribution_date(embed.posted_at)}"
+        url = plain_text(embed.url)
+        url = f" {url}" if re.fullmatch(r"https?://\S+", url) else ""
+        return [f"“{text}” — {name} ({handle}) {format_attribution_date(embed.posted_at)}{url}"]
+    if embed.kind == "quote" and text:
+        # Read back as a blockquote in the update's text, where it is shown.
+        return [f"> {line}" for line in (text, f"— {name}" if name else "") if line]
+    if embed.kind != "quote" and _known_provider(embed.url):
+        # Alone on its line it reads back as the same kind of card (in_text).
+        if (
+            plain_text(embed.title)
+            or plain_text(embed.caption)
+            or (text and embed.kind != "social")
+        ):
+            warnings.append(
+                f"a {embed.get_kind_display().lower()} embed (id {embed.pk}) is written as its "
+                "link; its title, text or caption is left out."
+            )
+        return [plain_text(embed.url)]
     fallback = " ".join(
         part
         for part in (
@@ -487,7 +590,7 @@ def _embed_line(embed, warnings: list[str]) -> str | None:
         f"a {embed.get_kind_display().lower()} embed (id {embed.pk}) cannot be written as a "
         + ("social post; written as a plain paragraph." if fallback else "social post; left out.")
     )
-    return fallback or None
+    return [fallback] if fallback else []
 
 
 def serialize(story, warnings: list[str] | None = None) -> str:
@@ -498,9 +601,18 @@ def serialize(story, warnings: list[str] | None = None) -> str:
 
     warnings = [] if warnings is None else warnings
     blocks: list[str] = []
-    standfirst = [plain_text(line) for line in story.standfirst.splitlines()]
-    if any(standfirst):
-        blocks.append("\n".join(line for line in standfirst if line))
+    header = [plain_text(line) for line in story.standfirst.splitlines()]
+    header += [
+        f"{name}: {plain_text(value)}"
+        for name, value in (
+            ("CAPTION", story.lead_image_caption),
+            ("CREDIT", story.lead_image_credit),
+            ("PREVIOUS", story.previous.slug if story.previous_id else ""),
+        )
+        if plain_text(value)
+    ]
+    if any(header):
+        blocks.append("\n".join(line for line in header if line))
 
     updates = list(story.updates.published_or_scheduled().newest_first().prefetch_related("embeds"))
     for update in updates:
@@ -513,8 +625,7 @@ def serialize(story, warnings: list[str] | None = None) -> str:
             head.append(_PINNED)
         body = html_to_lines(update.body)
         for embed in update.embeds.all():
-            if line := _embed_line(embed, warnings):
-                body.append(line)
+            body.extend(_embed_lines(embed, warnings))
         if len(head) == 1 and not body:
             warnings.append(f"the {update.stamp} update has no text and cannot be read back.")
         if update.correction_note:

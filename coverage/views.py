@@ -549,7 +549,11 @@ def poll(request, slug):
     state, checked = live.get_checked(slug, at_least=since)
     if state is None or state.status == Story.Status.DRAFT:
         return plain_response("No such story.", 404)
-    audience.count_poll(state.story_id)  # in memory; to the cache every few seconds
+    # In memory; to the cache every few seconds. A page behind the story has not
+    # heard of the latest change yet: it polls at the live pace it was told.
+    audience.count_poll(
+        state.story_id, poll_interval(state) if since == state.revision else live_pace(state)
+    )
     response, seconds = answer_poll(request, state, checked, since)
     return with_interval(response, seconds)
 

@@ -203,3 +203,10 @@ def test_search_edits_are_found_by_their_new_words(client):
     edit(update, body="<p>Hail</p>")
     assert "1 update found" in get(client, SEARCH, q="hail")
     assert "0 updates found" in get(client, SEARCH, q="rain")
+
+
+def test_a_search_result_without_a_headline_is_titled_by_its_first_words(client):
+    story = make_story(title="Floods")
+    make_update(story, body="<p>Sandbags are being handed out at the depot on Mill Lane.</p>")
+    html = get(client, SEARCH, q="sandbags")
+    assert titles(html) == ["Sandbags are being handed out at the depot on Mill Lane."]

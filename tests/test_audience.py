@@ -98,7 +98,7 @@ def test_counts_from_several_processes_add_up_in_the_cache(client, clock):
     audience.forget_in_process()  # another process, behind the same load balancer
     simulate_readers(client, story, clock, readers=9, start=START)
     audience.flush()
-    assert caches["default"].get(audience.window_key(story.pk, START // WINDOW)) == 21 * 3
+    assert caches["default"].get(audience.window_key(story.pk, START // WINDOW)) == 21 * 3 * 10
     clock[0] = START + WINDOW + 1
     audience.forget_in_process()  # and the desk, in a third
     assert "Readers now: about 21" in readers_shown(story)
@@ -117,13 +117,14 @@ def test_a_readers_poll_adds_no_query_and_no_cache_call_until_a_flush_is_due(
         with django_assert_num_queries(0):
             assert client.get(url, {"since": since}).status_code == 204
     assert spy.calls == []
-    assert audience._pending == {(story.pk, START // WINDOW): 4}
+    # Each poll stands for its interval's 10 s of reading.
+    assert audience._pending == {(story.pk, START // WINDOW): 4 * 10}
     clock[0] = START + 5
     with django_assert_num_queries(0):
         assert client.get(url, {"since": since}).status_code == 204
     # One call per story and window: the window's key exists, so it is incremented.
     assert spy.calls == ["add", "incr"]
-    assert caches["default"].get(audience.window_key(story.pk, START // WINDOW)) == 6
+    assert caches["default"].get(audience.window_key(story.pk, START // WINDOW)) == 6 * 10
     assert audience._pending == {}
 
 
@@ -137,7 +138,7 @@ def test_a_poll_carries_no_cookie_and_a_page_load_is_not_counted(client, clock):
     assert "Cookie" not in answer.get("Vary", "")
     assert (
         audience._pending == {}
-        and caches["default"].get(audience.window_key(story.pk, START // WINDOW)) == 1
+        and caches["default"].get(audience.window_key(story.pk, START // WINDOW)) == 10
     )  # this first poll flushed
 
 
@@ -176,3 +177,34 @@ def test_a_cache_that_fails_on_a_flush_costs_the_reader_nothing(client, clock, m
     clock[0] = START + 6  # a flush falls due
     assert poll(client, story).status_code == 204
     assert audience._pending == {}  # dropped: a count is not worth a retry
+
+
+def test_ending_coverage_does_not_weigh_polls_made_at_the_live_pace_as_slow_ones(client, clock):
+    # Two readers polled every 10 s through the last whole window; then the
+    # story ends. Those polls were made at the live pace: each stands for 10 s
+    # of reading, not for the 300 s an ended story's page waits between polls.
+    from coverage import publishing
+
+    story = make_story()
+    simulate_readers(client, story, clock, readers=2, start=START)
+    clock[0] = START + WINDOW + 1
+    with committed():
+        publishing.end_coverage(story.pk)
+    assert "Readers now: about 2" in readers_shown(story)
+
+
+def test_the_desk_says_what_ending_does_to_readers_polls_as_the_code_does(client, settings):
+    # Ended pages poll slowly (views.poll_interval), they do not stop: the desk
+    # must not promise that no update reaches them.
+    settings.LIVE_ENDED_POLL_SECONDS = 300
+    story = make_story()
+    editor = CommittingClient()
+    editor.force_login(make_editor())
+    desk_url = reverse("admin:coverage_story_desk", args=[story.pk])
+    lifecycle = reverse("admin:coverage_story_desk_lifecycle", args=[story.pk, "end"])
+    for page in (editor.get(desk_url), editor.post(lifecycle)):
+        text = page.content.decode()
+        assert "no new updates reach them" not in text
+        assert "every 300 seconds" in text
+    ended = editor.post(lifecycle, {"confirm": "yes"}, follow=True).content.decode()
+    assert "stop polling" not in ended and "every 300 seconds" in ended

@@ -904,7 +904,7 @@ def test_go_live_and_end_coverage(client, editor):
     story.refresh_from_db()
     assert story.status == Story.Status.ENDED
     assert story.ended_at is not None
-    # Readers' pages stop polling.
+    # Readers' pages learn it ended (and poll slowly from then on).
     assert 'data-ended="true"' in client.get(story.get_absolute_url()).content.decode()
     messages = list(LogEntry.objects.filter(object_id=str(story.pk)).values_list("change_message"))
     assert messages == [("Ended coverage from the desk.",), ("Went live from the desk.",)]

@@ -186,12 +186,12 @@ def test_a_bad_cursor_is_a_400_with_a_message(client, story, editor, cursor):
 # End coverage -------------------------------------------------------------------
 
 
-def test_end_coverage_is_two_steps_and_says_open_pages_stop_updating(client, story, editor):
+def test_end_coverage_is_two_steps_and_says_open_pages_slow_down(client, story, editor):
     html = client.get(desk_url(story)).content.decode()
     menu = html[html.index('id="desk-menu"') : html.index('id="awaiting-title"')]
     # The first step only opens the second: End coverage is a disclosure, not a button.
     assert '<summary class="button desk-end">End coverage…</summary>' in menu
-    assert "stops every reader's open page from updating" in menu
+    assert "their pages then check for changes every 300 seconds" in menu
     assert '<input type="hidden" name="confirm" value="yes">' in menu
 
     # A post that does not say yes (an old form, a stray request) is asked first.
@@ -199,7 +199,7 @@ def test_end_coverage_is_two_steps_and_says_open_pages_stop_updating(client, sto
     assert response.status_code == 200
     page = response.content.decode()
     assert "End coverage of “Floods”?" in page
-    assert "stops every reader's open page from updating" in page
+    assert "their pages then check for changes every 300 seconds" in page
     assert 'name="confirm" value="yes"' in page
     story.refresh_from_db()
     assert story.status == Story.Status.LIVE

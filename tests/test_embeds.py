@@ -692,3 +692,74 @@ def test_a_titled_video_names_its_player_frame_after_itself(client):
     html = client.get(story.get_absolute_url()).content.decode()
     assert 'data-player-title="Flood barrier &lt;closes&gt;"' in html
     assert 'rel="noopener noreferrer nofollow">Flood barrier &lt;closes&gt;</a></p>' in html
+
+
+# A known provider's link alone in the text (issue 19, item 3) ------------------------------
+
+X_POST = "https://x.com/EastmouthCG/status/1861234567890123456"
+
+
+def test_a_known_providers_link_alone_in_the_desks_text_becomes_its_card(editor_client):
+    import uuid
+
+    story = make_story()
+    body = (
+        "<p>The coastguard has posted this:</p>"
+        f'<p><a href="{X_POST}">{X_POST}</a></p>'
+        "<p>More soon.</p>"
+        '<p><a href="https://example.org/closures">https://example.org/closures</a></p>'
+        f"<ul><li><p>{X_POST}</p></li></ul>"
+    )
+    response = editor_client.post(
+        reverse("admin:coverage_story_desk_compose", args=[story.pk]),
+        {
+            "client_token": str(uuid.uuid4()),
+            "body": body,
+            "intent": "publish",
+            "embed-paste": f"https://youtu.be/{YT}",
+        },
+    )
+    assert response.status_code in (200, 302)
+    update = Update.objects.get()
+    # The same card the embed field makes from that link, before the field's own.
+    expected = recognise(X_POST)
+    social, video = update.embeds.order_by("position")
+    assert (social.kind, social.provider, social.url, social.author_handle) == (
+        expected.kind,
+        expected.provider,
+        expected.url,
+        expected.author_handle,
+    )
+    assert (video.kind, video.provider) == (Embed.Kind.VIDEO, "YouTube")
+    assert update.body.count("x.com") == 1  # the list item's link is text, not a card
+    assert "<p>The coastguard has posted this:</p>" in update.body
+    assert "<p>More soon.</p>" in update.body
+    # A link to an ordinary page stays a link in the text.
+    assert 'href="https://example.org/closures"' in update.body
+
+
+def test_a_known_providers_link_alone_in_the_admins_text_becomes_its_card(editor_client):
+    story = make_story()
+    response = post_update(editor_client, story, body=f"<p>Watch:</p><p>https://youtu.be/{YT}</p>")
+    assert response.status_code == 302
+    update = Update.objects.get()
+    (card,) = update.embeds.all()
+    assert (card.kind, card.provider) == (Embed.Kind.VIDEO, "YouTube")
+    assert "youtu" not in update.body
+
+
+def test_an_edit_that_adds_a_known_link_alone_adds_its_card_after_the_others(db):
+    from coverage import publishing
+
+    story = make_story()
+    update = make_update(story, body="<p>Before.</p>")
+    make_embed(update)
+    edited = publishing.edit_update(
+        update.pk,
+        expected_version=update.version,
+        body=f'<p>Before.</p><p><a href="{X_POST}">{X_POST}</a></p>',
+    )
+    cards = list(edited.embeds.order_by("position"))
+    assert [card.url for card in cards] == ["https://x.com/someone/status/1", X_POST]
+    assert cards[1].position > cards[0].position
+    assert "x.com" not in edited.body

@@ -337,7 +337,7 @@ def test_export_converts_editor_html_to_text():
     )
     exported = export_text("edited")
     assert exported == (
-        "UPDATE 1200 GMT:\n\nLatest\nA link & bold text\n- one\n- two\nQuoted words\n"
+        "UPDATE 1200 GMT:\n\nLatest\nA link & bold text\n- one\n- two\n> Quoted words\n"
     )
 
 
@@ -731,3 +731,183 @@ def test_export_warns_when_updates_a_day_apart_cannot_be_dated_by_their_times():
     out, err = io.StringIO(), io.StringIO()
     call_command("export_text", "gap", stdout=out, stderr=err)
     assert "those dates are lost" in err.getvalue()
+
+
+# The seed day through export and import (issue 19, item 2) ---------------------
+
+
+@pytest.fixture
+def seed_day(db, settings):
+    from coverage.management.commands.seed_demo import PREVIOUS_SLUG, STORY_SLUG
+
+    settings.DEBUG = True
+    call_command("seed_demo", stdout=io.StringIO())
+    err = io.StringIO()
+    text = io.StringIO()
+    call_command("export_text", STORY_SLUG, stdout=text, stderr=err)
+    date = err.getvalue().split("--date ")[1].split()[0]
+    return {
+        "story": Story.objects.get(slug=STORY_SLUG),
+        "previous": Story.objects.get(slug=PREVIOUS_SLUG),
+        "text": text.getvalue(),
+        "date": date,
+    }
+
+
+def reimport(seed_day, tmp_path, *extra):
+    path = write(tmp_path, seed_day["text"])
+    call_command(
+        "import_text",
+        path,
+        "--slug",
+        "copy",
+        "--title",
+        "Copy",
+        "--date",
+        seed_day["date"],
+        *extra,
+        stdout=io.StringIO(),
+    )
+    return Story.objects.get(slug="copy")
+
+
+def update_with(story, words):
+    return story.updates.get(body__contains=words)
+
+
+def test_the_seed_days_social_posts_come_back_as_their_authors_cards(seed_day, tmp_path):
+    copy = reimport(seed_day, tmp_path)
+    for words, provider, handle in (
+        ("coastguard helicopter", "X", "@EastmouthCG"),
+        ("has issued a", "Bluesky", "@floodalerts.example"),
+    ):
+        original = update_with(seed_day["story"], words).embeds.get(kind="social")
+        update = update_with(copy, words)
+        # The author's words are theirs, not a reporter's paragraph.
+        assert original.text[:30] not in update.body
+        (card,) = update.embeds.all()
+        assert (card.kind, card.provider, card.author_handle) == ("social", provider, handle)
+        assert card.author_name == original.author_name and card.text == original.text
+        assert card.url == original.url
+        # The text carries the post's date, not its time of day.
+        assert card.posted_at.date() == original.posted_at.astimezone(UTC).date()
+
+
+def test_the_seed_days_quote_comes_back_as_a_blockquote_of_its_author(seed_day, tmp_path):
+    copy = reimport(seed_day, tmp_path)
+    update = update_with(copy, "spoken to reporters")
+    assert "<blockquote>" in update.body
+    quote = update.body[update.body.index("<blockquote>") :]
+    assert "Nobody should be sleeping in a flooded house tonight" in quote
+    assert "Ruth Okonjo, mayor of Eastmouth" in quote
+    assert not update.embeds.exists()
+
+
+def test_the_seed_days_caption_standfirst_and_previous_day_stay_what_they_are(
+    seed_day, tmp_path, client
+):
+    text = seed_day["text"]
+    assert "CAPTION: The River Alder at Eastmouth Bridge." in text
+    assert "CREDIT: Demo Newsroom" in text
+    assert "PREVIOUS: eastmouth-floods-day-one" in text
+    copy = reimport(seed_day, tmp_path)
+    assert copy.lead_image_caption == "The River Alder at Eastmouth Bridge."
+    assert copy.lead_image_credit == "Demo Newsroom"
+    assert copy.standfirst == seed_day["story"].standfirst
+    assert "River Alder at Eastmouth Bridge" not in copy.standfirst
+    assert copy.previous == seed_day["previous"]
+    page = client.get(copy.get_absolute_url()).content.decode()
+    assert f'<a href="{seed_day["previous"].get_absolute_url()}">' in page
+
+
+def test_the_seed_day_reads_back_to_the_same_text(seed_day, tmp_path):
+    copy = reimport(seed_day, tmp_path)
+    # The video is written as its link alone, which reads back as its card.
+    assert "\nhttps://www.youtube.com/watch?v=dQw4w9WgXcQ\n" in seed_day["text"]
+    (video,) = update_with(copy, "Drone footage").embeds.all()
+    assert (video.kind, video.provider) == ("video", "YouTube")
+    again = io.StringIO()
+    call_command("export_text", "copy", stdout=again, stderr=io.StringIO())
+    # Everything but the header's links: the copy's PREVIOUS is the same story.
+    assert again.getvalue() == seed_day["text"]
+
+
+def test_an_imported_past_day_can_be_ended(seed_day, tmp_path, client):
+    copy = reimport(seed_day, tmp_path, "--ended")
+    assert copy.status == Story.Status.ENDED
+    newest = copy.updates.order_by("-published_at").first().published_at
+    assert copy.ended_at == newest
+    page = client.get(copy.get_absolute_url()).content.decode()
+    assert "badge-live" not in page and "Coverage ended" in page
+
+
+def test_previous_names_a_story_here_or_stays_a_plain_link(db, tmp_path, client):
+    day_one = make_story(slug="day-one", title="Day one")
+    text = "PREVIOUS: {}\nUPDATE 0900 GMT: Morning.\n"
+    given = {
+        "by-slug": "day-one",
+        "by-path": "/day-one/",
+        "elsewhere": "https://elsewhere.example/",
+    }
+    for slug, previous in given.items():
+        path = write(tmp_path, text.format(previous))
+        call_command(
+            "import_text",
+            path,
+            "--slug",
+            slug,
+            "--title",
+            "Day two",
+            "--date",
+            "2026-11-25",
+            stdout=io.StringIO(),
+        )
+    assert Story.objects.get(slug="by-slug").previous == day_one
+    assert Story.objects.get(slug="by-path").previous == day_one
+    elsewhere = Story.objects.get(slug="elsewhere")
+    assert elsewhere.previous is None
+    page = client.get(elsewhere.get_absolute_url()).content.decode()
+    assert '<a href="https://elsewhere.example/" rel="nofollow">' in page
+    path = write(tmp_path, text.format("no-such-day"))
+    with pytest.raises(CommandError, match="no other story here has the slug 'no-such-day'"):
+        call_command(
+            "import_text", path, "--slug", "d3", "--title", "Day three", "--date", "2026-11-25"
+        )
+    assert not Story.objects.filter(slug="d3").exists()
+
+
+@pytest.mark.parametrize("options, status", [((), "ended"), (("--live",), "live")])
+def test_the_demo_day_is_ended_unless_asked_to_stay_live(db, settings, options, status):
+    from coverage.management.commands.seed_demo import STORY_SLUG
+
+    settings.DEBUG = True
+    call_command("seed_demo", *options, stdout=io.StringIO())
+    story = Story.objects.get(slug=STORY_SLUG)
+    assert story.status == status
+    if status == "ended":
+        # Ended when its coverage did: at its last update, not at the import.
+        assert story.ended_at == story.updates.order_by("-published_at").first().published_at
+
+
+def test_a_posts_attribution_on_the_line_under_its_words_makes_one_card():
+    parsed = parse(
+        "UPDATE 1200 GMT:\n"
+        "The minister has posted:\n"
+        "“We will rebuild every home.”\n"
+        "— Jo Minister (@jominister) November 25, 2026 https://x.com/jominister/status/1\n"
+        "> “It is the worst flood I have seen.”\n"
+        "> — A resident\n",
+        DAY,
+    )
+    (update,) = parsed.updates
+    assert update.body_html == (
+        "<p>The minister has posted:</p>\n<blockquote>\n"
+        "<p>“It is the worst flood I have seen.”</p>\n<p>— A resident</p>\n</blockquote>"
+    )
+    (post,) = update.social_posts
+    assert (post.text, post.author_name, post.author_handle, post.url) == (
+        "We will rebuild every home.",
+        "Jo Minister",
+        "@jominister",
+        "https://x.com/jominister/status/1",
+    )

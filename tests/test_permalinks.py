@@ -246,3 +246,14 @@ def test_around_a_withdrawn_update_goes_to_the_story_and_nonsense_is_a_400(clien
         response = client.get("/floods/", {"around": bad})
         assert response.status_code == 400
         assert b"around" in response.content
+
+
+def test_an_updates_own_page_shows_its_date(client):
+    story = make_story(started_at=dt.datetime(2026, 11, 24, 9, tzinfo=dt.UTC))
+    update = make_update(story, published_at=dt.datetime(2026, 11, 24, 19, 41, tzinfo=dt.UTC))
+    page = client.get(update.get_absolute_url()).content.decode()
+    assert re.search(
+        r'<time class="update-page-date" datetime="2026-11-24T19:41:00\+00:00">'
+        r"Tuesday 24 November 2026</time>",
+        page,
+    )

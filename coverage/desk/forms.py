@@ -25,7 +25,10 @@ from coverage.textformat import TextFormatError, parse
 
 MAX_BODY = 50_000
 MAX_IMAGE_BYTES = 10 * 1024 * 1024
-TIME_HELP = "GMT. Empty: now. HH:MM for today, or YYYY-MM-DD HH:MM. Later than now schedules it."
+TIME_HELP = (
+    "GMT. Empty: now. HH:MM (or HH:MM:SS) for today, or YYYY-MM-DD HH:MM(:SS). "
+    "Later than now schedules it."
+)
 
 
 # Fields ---------------------------------------------------------------------

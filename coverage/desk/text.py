@@ -20,14 +20,14 @@ from coverage.sanitize import sanitize_html
 # Times ----------------------------------------------------------------------
 
 _ZONE = re.compile(r"\s*(?:GMT|UTC|Z)$", re.IGNORECASE)
-_TIME_ONLY = re.compile(r"(?P<h>\d{1,2}):?(?P<m>\d{2})")
+_TIME_ONLY = re.compile(r"(?P<h>\d{1,2}):?(?P<m>\d{2})(?::(?P<s>\d{2}))?")
 _DATE_TIME = re.compile(
     r"(?P<date>\d{4}-\d{2}-\d{2})[ T](?P<h>\d{1,2}):(?P<m>\d{2})(?::(?P<s>\d{2}))?"
 )
 
 
 def parse_gmt(text: str, now=None) -> dt.datetime | None:
-    """'19:41' (today, GMT), '1941', '2026-11-25 19:41' or '' (None: now).
+    """'19:41' or '19:41:30' (today, GMT), '1941', '2026-11-25 19:41(:30)' or '' (None: now).
 
     Raises ValidationError for anything else, including impossible times.
     """
@@ -36,24 +36,25 @@ def parse_gmt(text: str, now=None) -> dt.datetime | None:
         return None
     now = now or timezone.now()
     problem = ValidationError(
-        "Enter the time as HH:MM (today, GMT) or as YYYY-MM-DD HH:MM, or leave it empty for now.",
+        "Enter the time as HH:MM or HH:MM:SS (today, GMT) or as YYYY-MM-DD HH:MM, "
+        "or leave it empty for now.",
         code="invalid",
     )
     if match := _TIME_ONLY.fullmatch(text):
         day = now.astimezone(dt.UTC).date()
-        seconds = 0
     elif match := _DATE_TIME.fullmatch(text):
         try:
             day = dt.date.fromisoformat(match["date"])
         except ValueError:
             raise ValidationError(f"{match['date']} is not a real date.", code="invalid") from None
-        seconds = int(match["s"] or 0)
     else:
         raise problem
+    # Seconds are kept, as typed: updates are stored to the whole second.
+    seconds = int(match["s"] or 0)
     hours, minutes = int(match["h"]), int(match["m"])
     if hours > 23 or minutes > 59 or seconds > 59:
         raise ValidationError(
-            f"{text} is not a time: hours run 00-23 and minutes 00-59.", code="invalid"
+            f"{text} is not a time: hours run 00-23, minutes and seconds 00-59.", code="invalid"
         )
     return dt.datetime.combine(day, dt.time(hours, minutes, seconds), tzinfo=dt.UTC)
 

@@ -36,7 +36,6 @@ from coverage.views import (
     parse_cursor,
     parse_since,
     plain_response,
-    poll_interval,
 )
 
 # The desk previews an image before it is posted from a blob: URL (desk-images.js);
@@ -144,6 +143,7 @@ class Desk:
         return {
             "modes": [(mode, label, pace_of(mode)) for mode, label in Story.PollMode.choices],
             "site": settings.READER_POLLING,
+            "ended": settings.LIVE_ENDED_POLL_SECONDS,
         }
 
     def check_in(self, request, story, state=None, **check_in) -> presence.Presence:
@@ -153,7 +153,7 @@ class Desk:
         state = state or live.get(story.slug)
         if state is None or state.status == Story.Status.DRAFT:
             return here
-        return here._replace(readers=audience.readers(state.story_id, poll_interval(state)))
+        return here._replace(readers=audience.readers(state.story_id))
 
     def render(self, request, name, context, status=200):
         return TemplateResponse(request, self.template + name, context, status=status)
@@ -406,14 +406,18 @@ class Desk:
             self.log(request, story, "Went live from the desk.")
             messages.success(request, "The story is live.")
         elif action == "end":
-            # Ending stops every open reader page: only an explicit "yes" does it
+            # Ending slows every open reader page: only an explicit "yes" does it
             # (the menu's second button); anything else is asked first.
             if request.POST.get("confirm") != "yes":
                 context = self.context(request, story, title=f"End coverage: {story.title}")
                 return self.render(request, "end.html", context)
             publishing.end_coverage(story.pk)
             self.log(request, story, "Ended coverage from the desk.")
-            messages.success(request, "Coverage ended; readers' pages stop polling.")
+            messages.success(
+                request,
+                "Coverage ended; readers' pages now check for changes every "
+                f"{settings.LIVE_ENDED_POLL_SECONDS} seconds.",
+            )
         else:
             form = NextDayForm(request.POST)
             title = form.cleaned_data["title"] if form.is_valid() else ""

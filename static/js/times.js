@@ -10,8 +10,13 @@
   const locale = document.documentElement.lang || "en-GB";
   const zone = Intl.DateTimeFormat().resolvedOptions().timeZone;
   const clock = new Intl.DateTimeFormat(locale, { hour: "2-digit", minute: "2-digit", hourCycle: "h23" });
-  // The zone's own abbreviation as the reader's language writes it ("EST", "CET"…).
-  const zoneName = new Intl.DateTimeFormat(navigator.language || locale, { timeZoneName: "short" });
+  // The zone's abbreviation ("EST", "CET"…). A language names only some zones
+  // (en-GB calls New York's "GMT-5"), so the reader's language first, then
+  // the page's, then American English; an offset only where none has a name.
+  const zoneNamers = [...new Set([navigator.language, locale, "en-US"].filter(Boolean))].map(
+    (language) => new Intl.DateTimeFormat(language, { timeZoneName: "short" }),
+  );
+  const OFFSET_ONLY = /^(?:GMT|UTC)(?:[+\-\u2212]|$)/;
   const dayFormat = new Intl.DateTimeFormat(locale, { weekday: "long", day: "numeric", month: "long" });
   const dayKey = new Intl.DateTimeFormat("en-CA", { year: "numeric", month: "2-digit", day: "2-digit" });
 
@@ -23,10 +28,19 @@
     // Storage refused (private mode): the toggle still works for this page.
   }
 
+  function zoneName(date) {
+    let offset = "";
+    for (const namer of zoneNamers) {
+      const part = namer.formatToParts(date).find((p) => p.type === "timeZoneName");
+      if (!part) continue;
+      if (!OFFSET_ONLY.test(part.value)) return part.value;
+      offset ||= part.value;
+    }
+    return offset || zone;
+  }
+
   function localStamp(date) {
-    const hhmm = clock.format(date).replace(":", "");
-    const name = zoneName.formatToParts(date).find((part) => part.type === "timeZoneName");
-    return `${hhmm} ${name ? name.value : zone}`;
+    return `${clock.format(date).replace(":", "")} ${zoneName(date)}`;
   }
 
   function showTime(el) {
@@ -101,7 +115,9 @@
       button.setAttribute("aria-pressed", String(local));
     }
     const note = document.getElementById("times-note");
-    if (note) note.textContent = local ? `Times in your time zone (${zone}).` : "All times GMT.";
+    if (note) {
+      note.textContent = local ? `All times ${zoneName(new Date())}, your time zone (${zone}).` : "All times GMT.";
+    }
   }
 
   function choose(wantLocal) {

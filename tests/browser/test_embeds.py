@@ -167,3 +167,30 @@ def test_no_xss_payload_runs_even_with_the_csp_switched_off(server, new_context)
     assert set(protocols) <= {"http:", "https:"}
     assert requests.hosts() == {"127.0.0.1"}, sorted(requests.hosts())
     assert page_errors == []
+
+
+# Cards on the desk look as readers see them (issue 19, item 3) --------------------
+
+CARD_STYLE = """(selector) => {
+  const el = document.querySelector(selector);
+  const style = getComputedStyle(el);
+  return [style.borderTopLeftRadius, style.borderTopStyle, style.paddingLeft, style.marginTop,
+          getComputedStyle(el.querySelector(".provider-mark")).backgroundColor];
+}"""
+
+
+def test_the_desks_card_preview_is_styled_like_the_readers_card(server, reader, logged_in):
+    from tests.browser.support import open_desk
+
+    reader, _ = reader
+    story = make_story()
+    update = make_update(story, body="<p>The coastguard has posted this.</p>")
+    make_embed(update, provider="X")
+    reader.goto(server + story.get_absolute_url())
+    desk = logged_in(make_editor())
+    open_desk(desk, server, story)
+    selector = f"#{{}}update-{update.pk} .social-post"
+    on_page = reader.evaluate(CARD_STYLE, selector.format(""))
+    on_desk = desk.evaluate(CARD_STYLE, selector.format("desk-"))
+    assert on_page[0] == "10px"  # the reader's rounded card, to be sure it is styled at all
+    assert on_desk == on_page

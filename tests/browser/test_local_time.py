@@ -53,7 +53,7 @@ def test_stamps_stay_gmt_until_asked_then_show_the_readers_zone_with_each_dates_
     expect(toggle).to_have_text("Show times in GMT")
     expect(toggle).to_have_attribute("aria-pressed", "true")
     expect(new_york.locator("#times-note")).to_have_text(
-        "Times in your time zone (America/New_York)."
+        re.compile(r"^All times E[SD]T, your time zone \(America/New_York\)\.$")
     )
 
     toggle.click()
@@ -128,3 +128,29 @@ def test_the_storys_date_follows_the_readers_day(server, new_context):
     expect(date).to_have_text("Wednesday 25 November 2026")
     tokyo.locator(".time-toggle").click()
     expect(date).to_have_text("Tuesday 24 November 2026")
+
+
+def test_a_british_english_browser_in_new_york_sees_est_not_an_offset(server, new_context):
+    # en-GB has no name of its own for New York's zone ("GMT-5"): readers
+    # expect "EST" (issue 19, item 7), on the stamps and on the "All times" line.
+    reader = new_context(timezone_id="America/New_York", locale="en-GB").new_page()
+    story = make_story(started_at=at("2026-11-24T09:00"))
+    winter = make_update(story, published_at=at("2026-11-24T19:41"))
+    summer = make_update(story, published_at=at("2026-07-01T18:41"))
+    open_story(reader, server, story)
+    reader.locator(".time-toggle").click()
+    expect(stamp(reader, winter)).to_have_text("UPDATE 1441 EST")
+    expect(stamp(reader, summer)).to_have_text("UPDATE 1441 EDT")
+    expect(reader.locator("#times-note")).to_have_text(
+        re.compile(r"^All times E[SD]T, your time zone \(America/New_York\)\.$")
+    )
+
+
+def test_a_zone_without_any_name_falls_back_to_its_offset(server, new_context):
+    # No language names Kathmandu's zone: its offset is the honest label.
+    reader = new_context(timezone_id="Asia/Kathmandu", locale="en-GB").new_page()
+    story = make_story(started_at=at("2026-11-24T09:00"))
+    update = make_update(story, published_at=at("2026-11-24T19:41"))
+    open_story(reader, server, story)
+    reader.locator(".time-toggle").click()
+    expect(stamp(reader, update)).to_have_text("UPDATE 0126 GMT+5:45")

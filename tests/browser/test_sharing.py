@@ -134,3 +134,27 @@ def test_a_link_to_a_withdrawn_update_opens_the_live_page_once(server, new_conte
     page.wait_for_function("document.querySelectorAll('#updates > .update').length > 0")
     wait_for_a_poll(page)
     assert navigations == [f"{server}/floods/#update-{old.pk}"] * 2, navigations
+
+
+def test_the_desk_offers_share_only_for_updates_readers_can_open(server, logged_in):
+    # A draft's or a scheduled update's page is a 404: no Share link to it
+    # (issue 19, item 7); a published one keeps its link, and it opens.
+    from tests.browser.support import open_desk
+    from tests.factories import make_editor
+
+    story = make_story(slug="floods")
+    published = make_update(story, body="<p>Published words.</p>")
+    draft = make_update(story, body="<p>Draft words.</p>", status="draft")
+    scheduled = make_update(
+        story, body="<p>Later words.</p>", published_at=timezone.now() + dt.timedelta(hours=2)
+    )
+    page = logged_in(make_editor())
+    open_desk(page, server, story)
+    row = "#desk-update-{} .share-link"
+    expect(page.locator(f"#desk-update-{draft.pk}")).to_contain_text("Draft words.")
+    expect(page.locator(f"#desk-update-{scheduled.pk}")).to_contain_text("Later words.")
+    expect(page.locator(row.format(draft.pk))).to_have_count(0)
+    expect(page.locator(row.format(scheduled.pk))).to_have_count(0)
+    link = page.locator(row.format(published.pk))
+    expect(link).to_have_count(1)
+    assert page.request.get(server + link.get_attribute("href")).status == 200

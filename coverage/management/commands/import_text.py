@@ -11,7 +11,16 @@ keep the file's order on the page (reader order breaks ties by newest id).
 
 A new story is created with status "live": the import is coverage an editor
 is carrying on with, and its page polls for new updates. Editors end it from
-the admin when coverage stops. ``started_at`` is the earliest update's stamp.
+the admin when coverage stops. ``--ended`` imports a past day instead: the
+story is ended, at its newest update's stamp. ``started_at`` is the earliest
+update's stamp.
+
+Lines before the first marker may also give the lead image's ``CAPTION:`` and
+``CREDIT:`` (kept for the story's lead image, not taken for the standfirst),
+and ``PREVIOUS:`` the previous day's coverage: a story here (its slug, or its
+address on this site, ``/slug/``) becomes the story's previous day, linked as
+"Monday's coverage: ..."; an address elsewhere stays a plain link, a line of
+the standfirst.
 
 ``--replace`` replaces the content of an existing story with that slug: its
 title, standfirst, original entry and ``started_at`` are overwritten, and its
@@ -80,12 +89,17 @@ class Command(BaseCommand):
             help="YYYY-MM-DD: the GMT date of the first (newest) update in the file.",
         )
         parser.add_argument(
+            "--ended",
+            action="store_true",
+            help="A past day: end the story at its newest update's time (default: live).",
+        )
+        parser.add_argument(
             "--replace",
             action="store_true",
             help="If a story with this slug exists, replace its content and updates.",
         )
 
-    def handle(self, *args, file, slug, title, date, replace=False, **options):
+    def handle(self, *args, file, slug, title, date, replace=False, ended=False, **options):
         day = parse_date(date)
         slug, title = self.check_slug_and_title(slug, title)
         name = "standard input" if file == "-" else file
@@ -95,10 +109,11 @@ class Command(BaseCommand):
         except TextFormatError as error:
             raise CommandError(f"{name}: {error}") from error
         self.check_lengths(parsed, name)
+        previous = self.previous_story(parsed, slug, name)
 
         try:
             story, retracted = publishing.import_story(
-                parsed, slug=slug, title=title, replace=replace
+                parsed, slug=slug, title=title, replace=replace, ended=ended, previous=previous
             )
         except publishing.SlugTaken:
             raise CommandError(
@@ -111,6 +126,26 @@ class Command(BaseCommand):
         if retracted:
             summary += f", retracting {retracted} earlier update{'' if retracted == 1 else 's'}"
         self.stdout.write(summary)
+
+    def previous_story(self, parsed: ParsedStory, slug: str, name: str) -> Story | None:
+        """The story PREVIOUS names here, or None; an address elsewhere is kept as
+        a plain link, the standfirst's last line."""
+        given = parsed.previous
+        if not given:
+            return None
+        if re.fullmatch(r"https?://\S+", given):
+            parsed.standfirst = "\n".join(
+                line for line in (parsed.standfirst, f"Previous day's coverage: {given}") if line
+            )
+            return None
+        previous_slug = given.strip("/")
+        previous = Story.objects.filter(slug=previous_slug).first()
+        if previous is None or previous_slug == slug:
+            raise CommandError(
+                f"{name}: PREVIOUS: no other story here has the slug {previous_slug!r}; "
+                "give its slug, or a full https:// address for coverage elsewhere."
+            )
+        return previous
 
     def check_slug_and_title(self, slug: str, title: str) -> tuple[str, str]:
         slug, title = str(slug).strip(), plain_text(str(title))
@@ -157,6 +192,13 @@ class Command(BaseCommand):
 
     def check_lengths(self, parsed: ParsedStory, name: str) -> None:
         """Refuse what the database would truncate or reject, with the line to fix."""
+        for field_name, label in (
+            ("lead_image_caption", "CAPTION"),
+            ("lead_image_credit", "CREDIT"),
+        ):
+            limit = field_limit(Story, field_name)
+            if len(getattr(parsed, field_name)) > limit:
+                raise CommandError(f"{name}: the {label} is longer than {limit} characters.")
         limits = [
             (Update, "headline", "headline"),
             (Embed, "author_name", "social post's author name"),

@@ -199,12 +199,18 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument(
+            "--live",
+            action="store_true",
+            help="Keep the demo day live (make run does, so the desk can post to it); "
+            "by default its coverage, all in the past, is ended.",
+        )
+        parser.add_argument(
             "--force",
             action="store_true",
             help="Allow running with DEBUG off (never in production).",
         )
 
-    def handle(self, *args, force=False, **options):
+    def handle(self, *args, force=False, live=False, **options):
         if not settings.DEBUG and not force:
             raise CommandError("seed_demo is for development; refusing to run with DEBUG off.")
         with transaction.atomic():
@@ -212,7 +218,7 @@ class Command(BaseCommand):
             if Story.objects.filter(slug=STORY_SLUG).exists():
                 self.stdout.write("Demo story already loaded.")
             else:
-                self.make_stories()
+                self.make_stories(live)
                 self.stdout.write(self.style.SUCCESS("Loaded the demo story."))
         # `make run` serves on PORT (default 8000) and passes it here.
         address = f"http://127.0.0.1:{os.environ.get('PORT') or 8000}"
@@ -236,7 +242,7 @@ class Command(BaseCommand):
         editor.groups.add(Group.objects.get(name=EDITOR))
         return password
 
-    def make_stories(self):
+    def make_stories(self, live: bool):
         # The coverage ends a few minutes ago, whatever the time of day.
         last = UPDATES[-1][0]
         end = timezone.now().replace(second=0, microsecond=0) - dt.timedelta(minutes=5)
@@ -261,8 +267,10 @@ class Command(BaseCommand):
         story = publishing.create_story(
             slug=STORY_SLUG,
             title="Eastmouth floods: hundreds evacuated as River Alder hits record level",
+            # No "All times GMT." line: the page's own note says so, and follows
+            # the reader's choice of zone.
             standfirst="Severe flood warning for the Quayside as rescuers lift residents from "
-            "rooftops.\nAll times GMT.",
+            "rooftops.",
             status=Story.Status.LIVE,
             started_at=stamped("0600"),
             previous=previous,
@@ -278,6 +286,10 @@ class Command(BaseCommand):
             for card in cards:
                 if card.kind == Embed.Kind.IMAGE:
                     card.image = demo_image()
+                if card.kind == Embed.Kind.SOCIAL:
+                    # Posted minutes before the update quoting it: a post's date
+                    # is part of its attribution ("— Name (@handle) date").
+                    card.posted_at = stamped(stamp) - dt.timedelta(minutes=3)
             publishing.post_update(
                 story,
                 published_at=stamped(stamp),
@@ -286,6 +298,10 @@ class Command(BaseCommand):
                 embeds=cards,
                 **flags,
             )
+        if not live:
+            story.status = Story.Status.ENDED
+            story.ended_at = end
+            publishing.save_story(story)
 
 
 def clock(hhmm: str) -> dt.timedelta:
