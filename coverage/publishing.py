@@ -523,6 +523,8 @@ def save_story(story: Story) -> Story:
     the change too — as does a day this story no longer follows.
     """
     now = timezone.now()
+    # The lead image's display copy, resized before the transaction: no lock held meanwhile.
+    lead_rendition = images.prepare_lead_image(story)
     with transaction.atomic():
         _stamp_story_times(story, now)
         neighbours = {story.previous_id}
@@ -538,6 +540,7 @@ def save_story(story: Story) -> Story:
             neighbours.add(was_previous)
             story.revision = _next_revision(story.pk)
             story.save()
+        images.refresh_lead_image(story, lead_rendition)
         _announce(story.pk)
         for neighbour in neighbours - {None, story.pk}:
             _next_revision(neighbour)

@@ -343,6 +343,15 @@ STORAGES = {
         )
     },
 }
+# Every image input (the desk, the admin's image cards and lead image) is held
+# to these, by coverage.images.validate_upload: the file's bytes, then the size
+# its header declares, before a pixel is decoded. A 40-megapixel image takes
+# about 160 MB to decode (Pillow's own limit, 89, would let 360 MB through);
+# no camera makes a side longer than 16,384 px, and a 2 × 20-million-pixel
+# strip, under the pixel limit, takes seconds and gigabytes to decode.
+MAX_IMAGE_BYTES = int(float(os.environ.get("MAX_IMAGE_MB", "10")) * 1024 * 1024)
+MAX_IMAGE_PIXELS = int(float(os.environ.get("MAX_IMAGE_MEGAPIXELS", "40")) * 1_000_000)
+MAX_IMAGE_SIDE = int(os.environ.get("MAX_IMAGE_SIDE", "16384"))
 # Uploads bigger than this are refused rather than silently truncated.
 DATA_UPLOAD_MAX_MEMORY_SIZE = 12 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
