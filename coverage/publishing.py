@@ -151,7 +151,7 @@ def _save_embed(embed: Embed) -> None:
     ):
         # After commit: a slow provider must never hold the story's row lock.
         embed_id = embed.pk
-        transaction.on_commit(lambda: tasks.enrich_embed.enqueue(embed_id))
+        transaction.on_commit(lambda: tasks.enqueue_enrichment(embed_id))
 
 
 def _save_embeds(update: Update, embeds: Iterable[Embed]) -> None:

@@ -409,7 +409,11 @@ TASKS = {
             "django.tasks.backends.immediate.ImmediateBackend"
             if DEBUG
             else "django_tasks_db.DatabaseBackend"
-        )
+        ),
+        # Any queue: each task's is named for what running it needs
+        # (coverage.tasks.worker_queues), and `manage.py task_worker` takes
+        # only those its own settings can run.
+        "QUEUES": [],
     }
 }
 

@@ -146,7 +146,7 @@ def test_sigterm_lets_the_request_in_flight_finish_then_stops_everything(serve, 
     server = serve()
     wait_for(server.ready, 90, "make serve to answer /healthz")
     # The task worker runs beside the web server.
-    assert server.running("db_worker"), processes_with(server.marker)
+    assert server.running("task_worker"), processes_with(server.marker)
 
     started = tmp_path / "started"
     answer = {}
