@@ -303,13 +303,22 @@ def _picture(display) -> Picture | None:
 def prepare_lead_image(story):
     """The lead image's display copy, made before save_story's transaction when
     its upload is new or it has none yet; _NOT_PREPARED when none is needed."""
-    if not story.lead_image or (story.lead_image._committed and story.lead_image_display):
+    if not story.lead_image or (
+        story.lead_image._committed and _is_copy_of(story.lead_image_display, story.lead_image)
+    ):
         return _NOT_PREPARED
     try:
         return _render_file(story.lead_image)
     except (OSError, ValueError, Image.DecompressionBombError):
         logger.exception("Could not make the display image of story %s's lead image", story.pk)
         return _FAILED
+
+
+def _is_copy_of(display, upload) -> bool:
+    """The display copy is named after its upload (_store): a stored file put in
+    place of another (an import, a script) has none yet."""
+    stem = PurePosixPath(upload.name).stem[:60]
+    return bool(display) and PurePosixPath(display.name).name.startswith(f"{stem}-")
 
 
 def refresh_lead_image(story, rendition) -> None:

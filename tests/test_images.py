@@ -510,3 +510,30 @@ def test_a_lead_image_gets_a_display_copy_without_metadata_used_everywhere(edito
     assert post_story(editor_client, story, **{"lead_image-clear": "on"}).status_code == 302
     story.refresh_from_db()
     assert not story.lead_image and not story.lead_image_display
+
+
+def test_a_stored_file_put_in_place_of_the_lead_image_gets_its_own_display_copy(settings):
+    story = publishing.create_story(
+        slug="bridge",
+        title="Bridge",
+        lead_image=upload(picture(2000, 1000)),
+        lead_image_caption="The bridge",
+        lead_image_credit="Desk",
+        lead_image_alt="A bridge",
+    )
+    first = story.lead_image_display.name
+    assert first.endswith("-1280x640.jpg")
+    other = make_story(slug="other")
+    other.lead_image = upload(picture(1000, 1000))
+    publishing.save_story(other)
+    # An import's way: the other story's stored file, by name.
+    story.lead_image.name = other.lead_image.name
+    publishing.save_story(story)
+    story.refresh_from_db()
+    copy = story.lead_image_display.name
+    assert copy != first
+    assert "-1000x1000" in copy
+    # Saved again unchanged: the copy is kept, not made again.
+    publishing.save_story(story)
+    story.refresh_from_db()
+    assert story.lead_image_display.name == copy
