@@ -13,6 +13,7 @@ from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.options import IncorrectLookupParameters
 from django.contrib.admin.views.main import ChangeList
+from django.db import models
 from django.db.models import Count, Q
 from django.http import HttpResponseRedirect
 from django.urls import reverse
@@ -20,7 +21,7 @@ from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.text import Truncator
 
-from coverage import publishing, webhooks
+from coverage import images, publishing, webhooks
 from coverage.desk import Desk
 from coverage.forms import EmbedForm
 from coverage.models import (
@@ -48,8 +49,33 @@ class BoundedChangeList(ChangeList):
             raise IncorrectLookupParameters(error) from error
 
 
+# Every image input gets the same checks (coverage.images.validate_upload),
+# the declared size before Django's own image field opens the file.
+CHECKED_IMAGES = {models.ImageField: {"form_class": images.CheckedImageField}}
+
+
+class StoryForm(forms.ModelForm):
+    """A lead image comes with what readers are owed with it, as an image card does."""
+
+    LEAD_IMAGE_REQUIRED = {
+        "lead_image_caption": "A lead image needs a caption.",
+        "lead_image_credit": "A lead image needs a credit: who took it, or whose it is.",
+        "lead_image_alt": "Describe the lead image for readers who cannot see it.",
+    }
+
+    def clean(self):
+        cleaned = super().clean()
+        if cleaned.get("lead_image"):
+            for name, message in self.LEAD_IMAGE_REQUIRED.items():
+                if name in self.fields and not (cleaned.get(name) or "").strip():
+                    self.add_error(name, message)
+        return cleaned
+
+
 @admin.register(Story)
 class StoryAdmin(admin.ModelAdmin):
+    form = StoryForm
+    formfield_overrides = CHECKED_IMAGES
     # The desk link next to the title: the list's main action stays on screen
     # on a phone, where the table scrolls sideways (static/css/stories-admin.css).
     list_display = [
@@ -165,6 +191,7 @@ class StoryAdmin(admin.ModelAdmin):
 class EmbedInline(admin.StackedInline):
     model = Embed
     form = EmbedForm
+    formfield_overrides = CHECKED_IMAGES
     extra = 0
     fields = ["paste", *EmbedForm.Meta.fields]
 

@@ -23,7 +23,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.text import Truncator
 
-from coverage.images import RandomName, validate_upload
+from coverage.images import RandomName, lead_picture, validate_upload
 from coverage.sanitize import body_text, sanitize_html
 
 web_url_validator = URLValidator(schemes=["http", "https"])
@@ -101,6 +101,11 @@ class Story(models.Model):
     lead_image = models.ImageField(
         upload_to=RandomName("stories/%Y/%m/"), blank=True, validators=[validate_upload]
     )
+    # The lead image as pages show it (resized, upright, no metadata), made by
+    # coverage.publishing.save_story; the upload above is kept as it came.
+    lead_image_display = models.ImageField(
+        upload_to="stories/display/%Y/%m/", blank=True, editable=False
+    )
     lead_image_caption = models.CharField(max_length=300, blank=True)
     lead_image_credit = models.CharField(max_length=120, blank=True)
     lead_image_alt = models.CharField(
@@ -145,6 +150,11 @@ class Story(models.Model):
 
     def __str__(self):
         return self.title
+
+    @property
+    def lead_picture(self):
+        """The lead image as pages show it (coverage.images.lead_picture)."""
+        return lead_picture(self)
 
     def get_absolute_url(self):
         return reverse("coverage:story", kwargs={"slug": self.slug})

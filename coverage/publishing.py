@@ -152,7 +152,7 @@ def _save_embed(embed: Embed) -> None:
     ):
         # After commit: a slow provider must never hold the story's row lock.
         embed_id = embed.pk
-        transaction.on_commit(lambda: tasks.enrich_embed.enqueue(embed_id))
+        transaction.on_commit(lambda: tasks.enqueue_enrichment(embed_id))
 
 
 def _take_cards_from_text(fields: dict) -> list[Embed]:
@@ -553,6 +553,8 @@ def save_story(story: Story) -> Story:
     the change too — as does a day this story no longer follows.
     """
     now = timezone.now()
+    # The lead image's display copy, resized before the transaction: no lock held meanwhile.
+    lead_rendition = images.prepare_lead_image(story)
     with transaction.atomic():
         _stamp_story_times(story, now)
         neighbours = {story.previous_id}
@@ -568,6 +570,7 @@ def save_story(story: Story) -> Story:
             neighbours.add(was_previous)
             story.revision = _next_revision(story.pk)
             story.save()
+        images.refresh_lead_image(story, lead_rendition)
         _announce(story.pk)
         for neighbour in neighbours - {None, story.pk}:
             _next_revision(neighbour)

@@ -15,7 +15,7 @@ import datetime as dt
 
 from django.conf import settings
 
-from coverage.images import display_picture
+from coverage.images import display_picture, lead_picture
 from coverage.models import Embed, Story, Update
 from coverage.sanitize import body_text, sanitize_html
 
@@ -133,12 +133,13 @@ def story_data(story: Story, base: str, *, following: Story | None = None) -> di
     if previous is not None and previous.status == Story.Status.DRAFT:
         previous = None
     lead_image = None
-    if story.lead_image:
+    # The display copy (resized, no metadata), as the page shows it.
+    if picture := lead_picture(story):
         lead_image = image_data(
             base,
-            story.lead_image.url,
-            story.lead_image.width,
-            story.lead_image.height,
+            picture.url,
+            picture.width,
+            picture.height,
             story.lead_image_alt,
             story.lead_image_caption,
             story.lead_image_credit,

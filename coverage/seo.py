@@ -43,8 +43,8 @@ def live_blog_posting(request, story: Story, updates: list[Update]) -> dict:
         "publisher": {"@type": "Organization", "name": settings.NEWSROOM_NAME},
         "liveBlogUpdate": blog_updates,
     }
-    if story.lead_image:
-        data["image"] = [request.build_absolute_uri(story.lead_image.url)]
+    if picture := images.lead_picture(story):
+        data["image"] = [request.build_absolute_uri(picture.url)]
     if story.status == Story.Status.ENDED:
         data["coverageEndTime"] = iso(story.ended_at or story.updated_at)
     return data
@@ -110,13 +110,14 @@ def update_card(request, update: Update) -> ShareCard:
 
 
 def _lead_image(request, story: Story) -> tuple:
-    if not story.lead_image:
+    picture = images.lead_picture(story)
+    if picture is None:
         return ()
     return (
-        request.build_absolute_uri(story.lead_image.url),
+        request.build_absolute_uri(picture.url),
         story.lead_image_alt,
-        story.lead_image.width,
-        story.lead_image.height,
+        picture.width,
+        picture.height,
     )
 
 

@@ -18,7 +18,7 @@ from urllib.parse import urlencode, urlsplit
 
 from django.conf import settings
 from django.core.cache import cache
-from django.tasks import task
+from django.tasks import DEFAULT_TASK_QUEUE_NAME, task
 
 from coverage import embeds
 from coverage.models import Embed
@@ -41,6 +41,35 @@ class _NoRedirects(urllib.request.HTTPRedirectHandler):
 
 
 _opener = urllib.request.build_opener(_NoRedirects)
+
+
+# Queues ----------------------------------------------------------------------
+# A task goes on a queue named for what running it needs, and a worker
+# (manage.py task_worker) takes only the queues its own settings can run: a
+# worker started without the hub never claims a ping and skips it, nor one
+# told of another hub. Everything else needs nothing a worker could lack.
+
+ENRICHMENT_QUEUE = "oembed"
+
+
+def websub_queue() -> str:
+    """The hub's own queue: its address and the feeds' (SITE_URL), fingerprinted."""
+    fingerprint = f"{settings.WEBSUB_HUB_URL}\n{settings.SITE_URL}".encode()
+    return f"websub-{hashlib.sha256(fingerprint).hexdigest()[:12]}"
+
+
+def worker_queues() -> list[str]:
+    """The queues a worker with this process's settings runs correctly."""
+    queues = [DEFAULT_TASK_QUEUE_NAME]
+    if settings.EMBED_ENRICHMENT:
+        queues.append(ENRICHMENT_QUEUE)
+    if settings.WEBSUB_HUB_URL:
+        queues.append(websub_queue())
+    return queues
+
+
+def enqueue_enrichment(embed_id: int) -> None:
+    enrich_embed.using(queue_name=ENRICHMENT_QUEUE).enqueue(embed_id)
 
 
 @task

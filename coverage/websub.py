@@ -16,6 +16,7 @@ from django.db import transaction
 from django.tasks import task
 from django.urls import reverse
 
+from coverage import tasks
 from coverage.models import Story
 
 logger = logging.getLogger(__name__)
@@ -31,7 +32,9 @@ def feed_url(name: str, slug: str) -> str:
 
 def ping_on_commit(story_id: int) -> None:
     if settings.WEBSUB_HUB_URL:
-        transaction.on_commit(lambda: ping_hub.enqueue(story_id))
+        # On this hub's own queue: only a worker that knows the hub takes it.
+        ping = ping_hub.using(queue_name=tasks.websub_queue())
+        transaction.on_commit(lambda: ping.enqueue(story_id))
 
 
 @task

@@ -288,16 +288,28 @@ AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
     "django.contrib.auth.backends.ModelBackend",
 ]
-# Admin login throttling (django-axes): after AXES_FAILURE_LIMIT failures a
-# username is locked out from everywhere and an address for every username,
-# each for AXES_COOLOFF_MINUTES. Attempts are kept in the database.
+# Admin login throttling (django-axes, coverage/login_lockout.py): after
+# AXES_FAILURE_LIMIT failures a username is locked from that address only (the
+# editor elsewhere still logs in), and after AXES_ADDRESS_FAILURE_LIMIT an
+# address for every username, each for AXES_COOLOFF_MINUTES. Attempts are kept
+# in the database. nginx limits the login's rate before any of this
+# (deploy/nginx.conf), so a flood cannot take the readers' CPU.
 AXES_FAILURE_LIMIT = int(os.environ.get("AXES_FAILURE_LIMIT", "5"))
+AXES_ADDRESS_FAILURE_LIMIT = max(
+    AXES_FAILURE_LIMIT + 1, int(os.environ.get("AXES_ADDRESS_FAILURE_LIMIT", "30"))
+)
 AXES_COOLOFF_TIME = dt.timedelta(minutes=int(os.environ.get("AXES_COOLOFF_MINUTES", "15")))
-AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+# The order matters to LoginLockoutHandler: the pair first, the address second.
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"], "ip_address"]
+AXES_HANDLER = "coverage.login_lockout.LoginLockoutHandler"
 AXES_RESET_ON_SUCCESS = True
-AXES_LOCKOUT_TEMPLATE = "coverage/locked_out.html"
-# Behind a proxy (nginx), REMOTE_ADDR must be the client's: set it there
-# (ngx_http_realip_module), not from a header anyone can send here.
+# The page says how long, and that other addresses are not affected.
+AXES_LOCKOUT_CALLABLE = "coverage.login_lockout.lockout_response"
+# The client's address: what a trusted proxy (nginx, on this host by default)
+# says in X-Real-IP, else the connection's. Never X-Forwarded-For, which the
+# client can write. TRUSTED_PROXIES: comma-separated addresses of the proxies.
+AXES_CLIENT_IP_CALLABLE = "coverage.login_lockout.client_address"
+TRUSTED_PROXIES = env_list("TRUSTED_PROXIES") or ["127.0.0.1", "::1"]
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -331,6 +343,15 @@ STORAGES = {
         )
     },
 }
+# Every image input (the desk, the admin's image cards and lead image) is held
+# to these, by coverage.images.validate_upload: the file's bytes, then the size
+# its header declares, before a pixel is decoded. A 40-megapixel image takes
+# about 160 MB to decode (Pillow's own limit, 89, would let 360 MB through);
+# no camera makes a side longer than 16,384 px, and a 2 × 20-million-pixel
+# strip, under the pixel limit, takes seconds and gigabytes to decode.
+MAX_IMAGE_BYTES = int(float(os.environ.get("MAX_IMAGE_MB", "10")) * 1024 * 1024)
+MAX_IMAGE_PIXELS = int(float(os.environ.get("MAX_IMAGE_MEGAPIXELS", "40")) * 1_000_000)
+MAX_IMAGE_SIDE = int(os.environ.get("MAX_IMAGE_SIDE", "16384"))
 # Uploads bigger than this are refused rather than silently truncated.
 DATA_UPLOAD_MAX_MEMORY_SIZE = 12 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
@@ -388,7 +409,11 @@ TASKS = {
             "django.tasks.backends.immediate.ImmediateBackend"
             if DEBUG
             else "django_tasks_db.DatabaseBackend"
-        )
+        ),
+        # Any queue: each task's is named for what running it needs
+        # (coverage.tasks.worker_queues), and `manage.py task_worker` takes
+        # only those its own settings can run.
+        "QUEUES": [],
     }
 }
 

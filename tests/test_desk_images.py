@@ -11,10 +11,10 @@ import re
 import uuid
 
 import pytest
+from django.conf import settings
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
-from coverage.desk.forms import MAX_IMAGE_BYTES
 from coverage.models import Update
 
 pytestmark = pytest.mark.django_db
@@ -36,7 +36,7 @@ def assert_image_pieces(form: str) -> None:
     assert "{#" not in form and "{%" not in form  # no template tag shown as text
     image_input = re.search(r'<input type="file" name="image"[^>]*>', form)
     assert image_input, form
-    assert f'data-max-bytes="{MAX_IMAGE_BYTES}"' in image_input[0]
+    assert f'data-max-bytes="{settings.MAX_IMAGE_BYTES}"' in image_input[0]
     assert 'accept="image/*"' in image_input[0]
     # Shown by the script only: without it the file field alone is offered.
     assert re.search(r'<p class="help desk-image-hint" hidden>', form)

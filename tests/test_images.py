@@ -348,3 +348,192 @@ def test_clean_media_deletes_orphans_and_keeps_referenced_files(settings):
     assert all((root / name).exists() for name in kept)
     # Younger than an hour: a write that has not committed yet.
     assert fresh.exists()
+
+
+# Decompression bombs and the one set of rules for every image input ----------
+
+
+def forged_png(width, height) -> bytes:
+    """A tiny valid PNG (1×1, grey) whose header claims width × height: the IHDR
+    is rewritten with its CRC recomputed, so only decoding would find it out."""
+    buffer = io.BytesIO()
+    Image.new("L", (1, 1)).save(buffer, "PNG")
+    data = bytearray(buffer.getvalue())
+    ihdr = data.index(b"IHDR")
+    data[ihdr + 4 : ihdr + 12] = struct.pack(">II", width, height)
+    crc = zlib.crc32(bytes(data[ihdr : ihdr + 17])) & 0xFFFFFFFF
+    data[ihdr + 17 : ihdr + 21] = struct.pack(">I", crc)
+    return bytes(data)
+
+
+STRIP_BOMB = (2, 19_999_999)
+# Built before any test patches decoding away (saving a PNG decodes its pixels).
+STRIP_BOMB_PNG = forged_png(*STRIP_BOMB)
+SQUARE_BOMB_PNG = forged_png(20_000, 20_000)
+
+
+@pytest.fixture
+def no_decoding(monkeypatch):
+    """Fails the test if any pixel is decoded: the refusal must come from the header."""
+
+    def load(self, *args, **kwargs):
+        raise AssertionError("the pixels were decoded")
+
+    monkeypatch.setattr(Image.Image, "load", load)
+
+
+def lead_image_form(story, **fields) -> dict:
+    data = {
+        "title": story.title,
+        "slug": story.slug,
+        "status": story.status,
+        "standfirst": story.standfirst,
+        "lead_image_caption": "The bridge at dawn",
+        "lead_image_credit": "Jane Doe/Agency",
+        "lead_image_alt": "A stone bridge over a flooded river",
+        "previous": "",
+        "poll_mode": story.poll_mode,
+        "reading_order": story.reading_order,
+        "original_entry": "",
+    }
+    data.update(fields)
+    return data
+
+
+def post_story(client, story, **fields):
+    url = reverse("admin:coverage_story_change", args=[story.pk])
+    return client.post(url, lead_image_form(story, **fields))
+
+
+def test_the_forged_header_is_a_valid_png_claiming_the_strip():
+    with Image.open(io.BytesIO(STRIP_BOMB_PNG)) as image:
+        assert image.size == STRIP_BOMB
+        image.verify()  # every chunk's CRC is right
+
+
+def test_a_strip_bomb_is_refused_on_the_desk_before_decoding(client, no_decoding):
+    from tests.factories import make_editor
+    from tests.test_desk import compose, login
+
+    login(client, make_editor())
+    response = compose(
+        client,
+        make_story(),
+        headers={"HX-Request": "true"},
+        body="Kept",
+        image=upload(STRIP_BOMB_PNG, "strip.png"),
+        image_caption="Flood water",
+        image_credit="Desk",
+        image_alt="A flooded street",
+    )
+    assert response.status_code == 422
+    assert "19999999 pixels" in response.content.decode()
+    assert not Update.objects.exists()
+
+
+def test_a_strip_bomb_is_refused_in_the_admins_image_card(editor_client, no_decoding):  # noqa: F811
+    response = post_update(editor_client, make_story(), [image_card(STRIP_BOMB_PNG, "strip.png")])
+    assert response.status_code == 200
+    assert "19999999 pixels" in response.content.decode()
+    assert not Update.objects.exists()
+
+
+def test_a_strip_bomb_is_refused_as_a_lead_image(editor_client, no_decoding):  # noqa: F811
+    story = make_story()
+    response = post_story(editor_client, story, lead_image=upload(STRIP_BOMB_PNG, "strip.png"))
+    assert response.status_code == 200
+    assert "19999999 pixels" in response.content.decode()
+    story.refresh_from_db()
+    assert not story.lead_image
+
+
+# Bigger than twice Pillow's own limit: Pillow raises rather than warns.
+def test_a_bomb_over_pillows_own_limit_is_refused_with_the_same_message(editor_client, no_decoding):  # noqa: F811
+    story = make_story()
+    response = post_story(editor_client, story, lead_image=upload(SQUARE_BOMB_PNG, "square.png"))
+    assert response.status_code == 200
+    assert "the limit is 40 megapixels" in response.content.decode()
+
+
+def test_the_byte_limit_is_one_setting_for_every_image_input(editor_client, settings):  # noqa: F811
+    settings.MAX_IMAGE_BYTES = 512 * 1024
+    noise = Image.frombytes("RGB", (500, 500), os.urandom(500 * 500 * 3))
+    buffer = io.BytesIO()
+    noise.save(buffer, "PNG")
+    big = buffer.getvalue()
+    assert len(big) > settings.MAX_IMAGE_BYTES
+    refusal = f"This image is {len(big) / 1024 / 1024:.1f} MB; the limit is 0.5 MB."
+    story = make_story()
+    lead = post_story(editor_client, story, lead_image=upload(big, "noise.png"))
+    assert refusal in lead.content.decode()
+    card = post_update(editor_client, story, [image_card(big, "noise.png")])
+    assert refusal in card.content.decode()
+    assert not Update.objects.exists()
+
+
+@pytest.mark.parametrize("missing", ["lead_image_caption", "lead_image_credit", "lead_image_alt"])
+def test_a_lead_image_needs_caption_credit_and_alt_text(editor_client, missing):  # noqa: F811
+    story = make_story()
+    response = post_story(editor_client, story, lead_image=upload(picture(50, 50)), **{missing: ""})
+    assert response.status_code == 200
+    assert re.search(rf'id="id_{missing}_error"', response.content.decode())
+    story.refresh_from_db()
+    assert not story.lead_image
+
+
+def test_a_lead_image_gets_a_display_copy_without_metadata_used_everywhere(editor_client, client):  # noqa: F811
+    story = make_story()
+    response = post_story(
+        editor_client, story, lead_image=upload(picture(3000, 2000, orientation=6))
+    )
+    assert response.status_code == 302
+    story.refresh_from_db()
+    assert "-1280x1920" in story.lead_image_display.name
+    with story.lead_image_display.open("rb") as stored, Image.open(stored) as shown:
+        assert shown.size == (1280, 1920)
+        assert not shown.getexif()
+    display = f"/media/{story.lead_image_display.name}"
+
+    html = client.get(story.get_absolute_url()).content.decode()
+    img = re.search(r'<figure class="lead-image">\s*<img [^>]*>', html)[0]
+    assert f'src="{display}"' in img
+    assert 'width="1280" height="1920"' in img
+    assert f'"image": ["http://testserver{display}"]' in html  # JSON-LD
+    assert f'<meta property="og:image" content="http://testserver{display}">' in html
+    assert '<meta property="og:image:width" content="1280">' in html
+
+    data = client.get(f"/api/v1/stories/{story.slug}").json()
+    assert data["lead_image"]["url"] == f"http://testserver{display}"
+    assert (data["lead_image"]["width"], data["lead_image"]["height"]) == (1280, 1920)
+
+    # Removed with the upload.
+    assert post_story(editor_client, story, **{"lead_image-clear": "on"}).status_code == 302
+    story.refresh_from_db()
+    assert not story.lead_image and not story.lead_image_display
+
+
+def test_a_stored_file_put_in_place_of_the_lead_image_gets_its_own_display_copy(settings):
+    story = publishing.create_story(
+        slug="bridge",
+        title="Bridge",
+        lead_image=upload(picture(2000, 1000)),
+        lead_image_caption="The bridge",
+        lead_image_credit="Desk",
+        lead_image_alt="A bridge",
+    )
+    first = story.lead_image_display.name
+    assert first.endswith("-1280x640.jpg")
+    other = make_story(slug="other")
+    other.lead_image = upload(picture(1000, 1000))
+    publishing.save_story(other)
+    # An import's way: the other story's stored file, by name.
+    story.lead_image.name = other.lead_image.name
+    publishing.save_story(story)
+    story.refresh_from_db()
+    copy = story.lead_image_display.name
+    assert copy != first
+    assert "-1000x1000" in copy
+    # Saved again unchanged: the copy is kept, not made again.
+    publishing.save_story(story)
+    story.refresh_from_db()
+    assert story.lead_image_display.name == copy

@@ -217,6 +217,25 @@ def test_the_app_learns_the_client_address_and_scheme(stack):
     assert "cookie=-" in line
 
 
+def test_a_burst_of_login_posts_is_refused_at_nginx_while_readers_poll(stack):
+    client, revision = stack["client"], stack["revision"]
+    before = stack["origin"]("/admin/login/")
+    attempts = [
+        client.post("/admin/login/", data={"username": "ed", "password": "guess"})
+        for _ in range(12)
+    ]
+    refused = [r for r in attempts if r.status_code == 429]
+    # The burst (5) and the first reach the app; the rest are refused at nginx.
+    assert len(refused) >= 5
+    assert "Wait a minute" in refused[0].text
+    assert refused[0].headers["Retry-After"] == "60"
+    assert stack["origin"]("/admin/login/") - before == len(attempts) - len(refused)
+    # The login form and readers' polls are not limited.
+    assert client.get("/admin/login/").status_code == 200
+    polls = [client.get(f"/{SLUG}/updates/?since={revision}&burst=1") for _ in range(20)]
+    assert {r.status_code for r in polls} == {204}
+
+
 def test_zz_with_the_origin_down_readers_get_the_last_answer(stack):
     """Last in the module: it stops the app server."""
     client, revision = stack["client"], stack["revision"]

@@ -61,11 +61,16 @@ def test_production_redirects_to_https_and_sends_hsts(client, settings):
 # Login throttling ----------------------------------------------------------
 
 
-def log_in(client, username, password, ip="203.0.113.7"):
+ATTACKER = "203.0.113.7"
+NEWSROOM = "192.0.2.99"
+
+
+def log_in(client, username, password, ip=ATTACKER, **headers):
     return client.post(
         reverse("admin:login"),
         {"username": username, "password": password, "next": "/admin/"},
         REMOTE_ADDR=ip,
+        **headers,
     )
 
 
@@ -77,24 +82,33 @@ def test_after_repeated_failures_the_right_password_is_refused_without_hashing(c
     with mock.patch.object(MD5PasswordHasher, "verify", autospec=True) as verify:
         response = log_in(client, "ed", PASSWORD)
     assert response.status_code == 429
-    assert "Too many failed logins" in response.text
+    assert "Login paused for 15 minutes" in response.text
     assert "_auth_user_id" not in client.session
     # Refused before any password hash was computed: cheap to refuse.
     verify.assert_not_called()
 
 
-def test_a_username_is_locked_out_from_every_address(client, settings):
+def test_an_attackers_address_is_locked_while_the_editor_still_logs_in(client, settings):
     make_editor("ed", PASSWORD)
-    for n in range(settings.AXES_FAILURE_LIMIT):
-        log_in(client, "ed", "wrong", ip=f"198.51.100.{n}")
-    assert log_in(client, "ed", PASSWORD, ip="192.0.2.99").status_code == 429
+    for _ in range(settings.AXES_FAILURE_LIMIT):
+        log_in(client, "ed", "wrong", ip=ATTACKER)
+    locked = log_in(client, "ed", PASSWORD, ip=ATTACKER)
+    assert locked.status_code == 429
+    assert "Other addresses are not affected" in locked.text
+    assert "15 minutes" in locked.text
+    response = log_in(client, "ed", PASSWORD, ip=NEWSROOM)
+    assert response.status_code == 302
+    assert client.session["_auth_user_id"]
 
 
-def test_an_address_is_locked_out_for_every_username(client, settings):
+def test_an_address_trying_many_usernames_is_locked_at_its_own_higher_limit(client, settings):
     make_editor("ed", PASSWORD)
-    for n in range(settings.AXES_FAILURE_LIMIT):
-        log_in(client, f"guess{n}", "wrong")
-    assert log_in(client, "ed", PASSWORD).status_code == 429
+    assert settings.AXES_ADDRESS_FAILURE_LIMIT > settings.AXES_FAILURE_LIMIT
+    for n in range(settings.AXES_ADDRESS_FAILURE_LIMIT - 1):
+        assert log_in(client, f"guess{n}", "wrong", ip=ATTACKER).status_code == 200
+    log_in(client, "guess-last", "wrong", ip=ATTACKER)
+    assert log_in(client, "ed", PASSWORD, ip=ATTACKER).status_code == 429
+    assert log_in(client, "ed", PASSWORD, ip=NEWSROOM).status_code == 302
 
 
 def test_another_user_from_another_address_is_unaffected(client, settings):
@@ -105,6 +119,34 @@ def test_another_user_from_another_address_is_unaffected(client, settings):
     response = log_in(client, "other", PASSWORD, ip="192.0.2.50")
     assert response.status_code == 302
     assert client.session["_auth_user_id"]
+
+
+def test_behind_nginx_the_address_it_names_is_the_clients(client, settings):
+    """nginx (a trusted proxy) sets X-Real-IP; X-Forwarded-For, which a client can
+    pre-fill, is never believed, nor X-Real-IP from anyone else."""
+    make_editor("ed", PASSWORD)
+    nginx = {"ip": "127.0.0.1"}
+    for _ in range(settings.AXES_FAILURE_LIMIT):
+        # The attacker behind nginx, claiming to be the newsroom in vain.
+        log_in(
+            client,
+            "ed",
+            "wrong",
+            ip="127.0.0.1",
+            HTTP_X_REAL_IP=ATTACKER,
+            HTTP_X_FORWARDED_FOR=f"{NEWSROOM}, {ATTACKER}",
+        )
+    assert log_in(client, "ed", PASSWORD, **nginx, HTTP_X_REAL_IP=ATTACKER).status_code == 429
+    # The newsroom, behind the same nginx, is not framed.
+    assert log_in(client, "ed", PASSWORD, **nginx, HTTP_X_REAL_IP=NEWSROOM).status_code == 302
+
+
+def test_a_client_cannot_name_its_own_address(client, settings):
+    make_editor("ed", PASSWORD)
+    for n in range(settings.AXES_FAILURE_LIMIT):
+        # Straight to the app (no proxy): each attempt claims another address.
+        log_in(client, "ed", "wrong", ip=ATTACKER, HTTP_X_REAL_IP=f"198.51.100.{n}")
+    assert log_in(client, "ed", PASSWORD, ip=ATTACKER).status_code == 429
 
 
 # Body size -------------------------------------------------------------------

@@ -75,7 +75,8 @@ def test_story_page_describes_itself_as_a_live_blog_posting(client, settings):
     assert data["headline"] == "Floods live"
     assert data["description"] == "Rivers rise. All times GMT."
     story.refresh_from_db()
-    assert data["image"] == [f"http://testserver{story.lead_image.url}"]
+    # The display copy (resized, no metadata), as the page shows it.
+    assert data["image"] == [f"http://testserver{story.lead_image_display.url}"]
     assert parse_time(data["coverageStartTime"]) == whole_seconds(story.started_at)
     assert parse_time(data["datePublished"]) == whole_seconds(story.started_at)
     assert parse_time(data["dateModified"]) == whole_seconds(story.updated_at)

@@ -146,7 +146,7 @@ def test_sigterm_lets_the_request_in_flight_finish_then_stops_everything(serve, 
     server = serve()
     wait_for(server.ready, 90, "make serve to answer /healthz")
     # The task worker runs beside the web server.
-    assert server.running("db_worker"), processes_with(server.marker)
+    assert server.running("task_worker"), processes_with(server.marker)
 
     started = tmp_path / "started"
     answer = {}
@@ -177,3 +177,37 @@ def test_sigterm_during_start_up_stops_everything(serve, moment):
     assert server.stop() < STOP_DEADLINE
     # No server, no worker, no start-up step left behind.
     assert processes_with(server.marker) == {}
+
+
+def parent_of(pid: int) -> int:
+    # /proc/<pid>/stat: "pid (comm) state ppid ..."; comm may hold spaces.
+    return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
+
+
+def test_sigterm_just_after_a_granian_worker_was_killed_does_not_wait_out_the_kill_timeout(
+    serve,
+):
+    server = serve()
+    wait_for(server.ready, 90, "make serve to answer /healthz")
+    granian = {
+        pid for pid, cmdline in processes_with(server.marker).items() if "granian" in cmdline
+    }
+    [worker] = [pid for pid in granian if parent_of(pid) in granian]
+    main = parent_of(worker)
+    os.kill(worker, signal.SIGKILL)
+
+    def respawned():
+        return [
+            pid
+            for pid, cmdline in processes_with(server.marker).items()
+            if "granian" in cmdline and pid != worker and parent_of(pid) == main
+        ]
+
+    # The moment of the audit: the new worker forked, still starting.
+    wait_for(respawned, 30, "granian to respawn its worker")
+    assert server.stop() < STOP_DEADLINE
+    assert processes_with(server.marker) == {}
+    log = Path(server.log.name).read_text()
+    assert "Unexpected exit from worker-1" in log
+    # Stopped when told, not killed at granian's --workers-kill-timeout.
+    assert "refused to gracefully stop" not in log, log

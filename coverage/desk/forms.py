@@ -10,6 +10,7 @@ import hashlib
 import uuid
 
 from django import forms
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 from django_prose_editor.widgets import ProseEditorWidget, prose_editor_admin_media
@@ -17,14 +18,13 @@ from js_asset import Media, Script
 
 from coverage.desk.text import body_html, editable_text, gmt_text, has_text, parse_gmt, same_body
 from coverage.forms import EmbedForm
-from coverage.images import validate_upload
+from coverage.images import CheckedImageField, validate_upload
 from coverage.models import Embed, Story, Update
 from coverage.permissions import can_publish
 from coverage.sanitize import ALLOWED_URL_SCHEMES, EDITOR_EXTENSIONS, sanitize_html
 from coverage.textformat import TextFormatError, parse
 
 MAX_BODY = 50_000
-MAX_IMAGE_BYTES = 10 * 1024 * 1024
 TIME_HELP = (
     "GMT. Empty: now. HH:MM (or HH:MM:SS) for today, or YYYY-MM-DD HH:MM(:SS). "
     "Later than now schedules it."
@@ -145,13 +145,10 @@ class ComposeForm(DeskForm):
     time = GMTTimeField()
     key_event = forms.BooleanField(required=False)
     pinned = forms.BooleanField(required=False, label="Pin to the top")
-    image = forms.ImageField(
+    image = CheckedImageField(
         required=False,
-        help_text="JPEG, PNG, GIF or WebP, up to 10 MB.",
         label="Image",
         validators=[validate_upload],
-        # The limit, for desk-images.js to say before an upload the server would refuse.
-        widget=forms.ClearableFileInput(attrs={"data-max-bytes": MAX_IMAGE_BYTES}),
     )
     # Required with an image (Embed.REQUIRED), checked in clean().
     image_caption = forms.CharField(max_length=500, required=False, label="Caption")
@@ -171,6 +168,12 @@ class ComposeForm(DeskForm):
             del self.fields["pinned"]
         if not self.is_bound:
             self.initial.setdefault("client_token", uuid.uuid4())
+        # The limit, for desk-images.js to say before an upload the server would refuse.
+        image = self.fields["image"]
+        image.widget.attrs["data-max-bytes"] = settings.MAX_IMAGE_BYTES
+        image.help_text = (
+            f"JPEG, PNG, GIF or WebP, up to {settings.MAX_IMAGE_BYTES / 1024 / 1024:.3g} MB."
+        )
 
     @property
     def wants_embed(self) -> bool:
@@ -192,15 +195,6 @@ class ComposeForm(DeskForm):
     @property
     def has_errors(self) -> bool:
         return bool(self.errors or self.embed_errors)
-
-    def clean_image(self):
-        image = self.cleaned_data.get("image")
-        if image and image.size > MAX_IMAGE_BYTES:
-            raise ValidationError(
-                f"This image is {image.size / 1024 / 1024:.1f} MB; the limit is 10 MB.",
-                code="too_big",
-            )
-        return image
 
     # The compose box's image fields, by the Embed field each one fills.
     IMAGE_FIELDS = {

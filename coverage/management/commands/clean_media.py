@@ -21,7 +21,8 @@ def referenced_names() -> set[str]:
     names = set()
     for row in Embed.objects.values_list("image", "display_image").iterator():
         names.update(row)
-    names.update(Story.objects.values_list("lead_image", flat=True).iterator())
+    for row in Story.objects.values_list("lead_image", "lead_image_display").iterator():
+        names.update(row)
     return {name for name in names if name}
 
 
