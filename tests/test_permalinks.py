@@ -90,7 +90,10 @@ def test_the_card_shows_the_updates_image_else_the_storys_lead_image(client):
     )
     plain = make_update(story)
     tags = meta(get(client, plain.get_absolute_url()))
-    assert tags["og:image"] == f"http://testserver{story.lead_image.url}"
+    # Its display copy (resized, no EXIF), as on the page.
+    story.refresh_from_db()
+    assert story.lead_image_display
+    assert tags["og:image"] == f"http://testserver{story.lead_image_display.url}"
     assert tags["og:image:alt"] == "The river at dawn"
     assert tags["twitter:card"] == "summary_large_image"
 
