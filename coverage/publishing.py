@@ -33,7 +33,7 @@ from django.utils.text import slugify
 from coverage import images, live, tasks, webhooks, websub
 from coverage.embeds import SOCIAL_PROVIDERS, EmbedError, recognise_url
 from coverage.embeds.in_text import CardsInText, cards_in_text
-from coverage.embeds.placement import place_in, top_level_blocks
+from coverage.embeds.placement import moved_place, place_in, top_level_blocks
 from coverage.models import Embed, Story, Update, UpdateVersion
 from coverage.sanitize import sanitize_html
 from coverage.textformat import ParsedStory, ParsedUpdate
@@ -277,8 +277,11 @@ def edit_update(
         _keep_original(update)
         text_changed = bool(set(proposed) & set(EDITABLE_TEXT))
         was_published = update.status == Update.Status.PUBLISHED
+        old_body = update.body
         for name, value in proposed.items():
             setattr(update, name, value)
+        if "body" in proposed:
+            _keep_cards_in_place(update, old_body)
         if text_changed and was_published and update.status == Update.Status.PUBLISHED:
             update.edited_at = now
             proposed["edited_at"] = now
@@ -346,6 +349,18 @@ def _edit_action(update: Update, changed: dict, was_published: bool, now) -> str
     if not changed:
         return Update.Action.CARDS_CHANGED
     return Update.Action.EDITED
+
+
+def _keep_cards_in_place(update: Update, old_body: str) -> None:
+    """Cards placed in the text follow their blocks through a text edit."""
+    for embed in update.embeds.filter(after_block__isnull=False):
+        place = place_in(
+            moved_place(embed.after_block, old_body, update.body),
+            len(top_level_blocks(update.body)),
+        )
+        if place != embed.after_block:
+            embed.after_block = place
+            embed.save(update_fields=["after_block"])
 
 
 def _apply_embed_changes(update: Update, embeds: EmbedChanges) -> None:

@@ -226,3 +226,31 @@ def test_the_desks_embed_field_and_older_cards_stay_after_the_text(db):
     update = make_update(story, body=BODY)
     card = publishing.add_embed(update.pk, Embed(kind="social", text="Field", author_name="A"))
     assert card.after_block is None
+
+
+def test_a_placed_card_follows_its_paragraph_through_a_text_edit(db):
+    story = make_story()
+    update = make_update(story, body="<p>A.</p><p>B.</p><p>C.</p>")
+    card = make_embed(update, after_block=1)
+    # A paragraph written above the card's: the card stays after "A." (now two blocks down).
+    update = publishing.edit_update(
+        update.pk,
+        expected_version=update.version,
+        body="<p>New.</p><p>A.</p><p>B.</p><p>C.</p>",
+    )
+    card.refresh_from_db()
+    assert card.after_block == 2
+    # Text added after it, and its own paragraph reworded: it stays put.
+    update = publishing.edit_update(
+        update.pk,
+        expected_version=update.version,
+        body="<p>New.</p><p>A, reworded.</p><p>B.</p><p>More.</p><p>C.</p>",
+    )
+    card.refresh_from_db()
+    assert card.after_block == 2
+    # Everything after it removed: after the text.
+    publishing.edit_update(
+        update.pk, expected_version=update.version, body="<p>New.</p><p>A, reworded.</p>"
+    )
+    card.refresh_from_db()
+    assert card.after_block is None

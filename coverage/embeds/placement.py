@@ -14,6 +14,7 @@ cards at the same places, so every surface shows a card where the page does.
 
 import re
 from collections.abc import Iterable, Sequence
+from difflib import SequenceMatcher
 from operator import attrgetter
 
 # A start or end tag as the sanitiser writes it (attribute values quoted).
@@ -92,6 +93,24 @@ def place_in(after_block: int | None, block_count: int) -> int | None:
     if after_block is None or after_block >= block_count:
         return None
     return max(0, after_block)
+
+
+def moved_place(place: int | None, old_html: str, new_html: str) -> int | None:
+    """Where a card placed in ``old_html`` stands in the edited ``new_html``:
+    after the same block, as far as the edit kept it (text inserted above the
+    card moves it down with its block; a rewritten block keeps it at the same
+    count into the rewrite)."""
+    if place is None:
+        return None
+    old = [block.strip() for block in top_level_blocks(old_html)]
+    new = [block.strip() for block in top_level_blocks(new_html)]
+    for tag, i1, i2, j1, j2 in SequenceMatcher(a=old, b=new, autojunk=False).get_opcodes():
+        if tag == "equal" and i1 <= place <= i2:
+            return j1 + place - i1
+        if i1 <= place < i2 or place == i1 == i2:
+            # Inside a rewritten or removed run, or before text added above the card.
+            return j2 if i1 == i2 else j1 + min(place - i1, j2 - j1)
+    return place_in(place, len(new))
 
 
 def interleave(html: str, cards: Iterable, place=attrgetter("after_block")) -> list:
