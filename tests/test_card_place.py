@@ -12,7 +12,7 @@ from django.urls import reverse
 from coverage import publishing, representation
 from coverage.embeds.placement import interleave, top_level_blocks
 from coverage.models import Embed, Update
-from tests.factories import make_editor, make_embed, make_story, make_update
+from tests.factories import admin_update_form, make_editor, make_embed, make_story, make_update
 
 X_POST = "https://x.com/EastmouthCG/status/1861234567890123456"
 BODY = "<p>First paragraph.</p><ul><li>A list item</li></ul><p>Last paragraph.</p>"
@@ -254,3 +254,19 @@ def test_a_placed_card_follows_its_paragraph_through_a_text_edit(db):
     )
     card.refresh_from_db()
     assert card.after_block is None
+
+
+def test_the_admin_places_a_card_by_hand(client, db):
+    client.force_login(make_editor())
+    story = make_story()
+    data = admin_update_form(
+        story,
+        [{"paste": X_POST, "after_block": "1"}, {"paste": "https://youtu.be/dQw4w9WgXcQ"}],
+        body="<p>One.</p><p>Two.</p>",
+    )
+    assert client.post(reverse("admin:coverage_update_add"), data).status_code == 302
+    placed, after = Update.objects.get().embeds.order_by("position")
+    assert (placed.provider, placed.after_block) == ("X", 1)
+    assert (after.provider, after.after_block) == ("YouTube", None)
+    page = client.get(story.get_absolute_url()).content.decode()
+    assert_in_order(page, "One.", "EastmouthCG", "Two.", "YouTube")
