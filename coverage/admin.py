@@ -193,7 +193,8 @@ class EmbedInline(admin.StackedInline):
     form = EmbedForm
     formfield_overrides = CHECKED_IMAGES
     extra = 0
-    fields = ["paste", *EmbedForm.Meta.fields]
+    # Its place in the text: the desk sets it from a link on its own line; here, by hand.
+    fields = ["paste", *EmbedForm.Meta.fields, "after_block"]
 
 
 class UpdateForm(forms.ModelForm):

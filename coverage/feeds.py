@@ -9,6 +9,7 @@ conditional requests with 304.
 
 import hashlib
 import json
+from operator import itemgetter
 
 from django.conf import settings
 from django.contrib.syndication.views import Feed
@@ -22,7 +23,9 @@ from django.utils.html import escape
 from django.utils.http import parse_http_date_safe
 
 from coverage import live, representation, websub
+from coverage.embeds.placement import interleave
 from coverage.models import Story
+from coverage.sanitize import body_text
 
 FEED_LENGTH = 100
 # The list of live stories has no revision of its own: it is rendered at most
@@ -247,10 +250,14 @@ class StoryJsonFeed(StoryRssFeed):
     def item_extra_kwargs(self, update):
         data = representation.update_data(update, update.story.base_url)
         images = [card["image"]["url"] for card in data["embeds"] if card["image"]]
+        # Text and cards in the page's order: each card after its block.
+        layout = interleave(data["content_html"], data["embeds"], place=itemgetter("after_block"))
         text = [
             update.headline,
-            data["content_text"],
-            *map(_card_text, data["embeds"]),
+            *(
+                body_text(part, keep_lines=True) if isinstance(part, str) else _card_text(part)
+                for part in layout
+            ),
             f"Correction: {update.correction_note}" if update.correction_note else "",
         ]
         return {

@@ -483,7 +483,16 @@ class Embed(models.Model):
         QUOTE = "quote", "Quote"
 
     update = models.ForeignKey(Update, on_delete=models.CASCADE, related_name="embeds")
+    # The order among the update's cards.
     position = models.PositiveSmallIntegerField(default=0)
+    # Its place in the update's text: after this many top-level blocks of the
+    # body (coverage.embeds.placement); None is after the text.
+    after_block = models.PositiveSmallIntegerField(
+        null=True,
+        blank=True,
+        help_text="Shown after this many paragraphs, lists or quotations of the text "
+        "(0: above it). Empty: after the text.",
+    )
     kind = models.CharField(max_length=10, choices=Kind)
     url = models.URLField("source URL", max_length=2000, blank=True, validators=[web_url_validator])
     provider = models.CharField(max_length=60, blank=True, help_text="e.g. X, Bluesky, YouTube.")

@@ -18,6 +18,7 @@ here. Models' ``save()`` only normalises their own fields.
 """
 
 import datetime as dt
+import math
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -31,7 +32,8 @@ from django.utils.text import slugify
 
 from coverage import images, live, tasks, webhooks, websub
 from coverage.embeds import SOCIAL_PROVIDERS, EmbedError, recognise_url
-from coverage.embeds.in_text import cards_in_text
+from coverage.embeds.in_text import CardsInText, cards_in_text
+from coverage.embeds.placement import moved_place, place_in, top_level_blocks
 from coverage.models import Embed, Story, Update, UpdateVersion
 from coverage.sanitize import sanitize_html
 from coverage.textformat import ParsedStory, ParsedUpdate
@@ -155,19 +157,24 @@ def _save_embed(embed: Embed) -> None:
         transaction.on_commit(lambda: tasks.enqueue_enrichment(embed_id))
 
 
-def _take_cards_from_text(fields: dict) -> list[Embed]:
+def _take_cards_from_text(fields: dict) -> tuple[list[Embed], CardsInText | None]:
     """Lone known-provider links in ``fields["body"]`` (coverage.embeds.in_text):
-    taken out of it, as the (unsaved) cards the embed field makes of them."""
+    taken out of it, as the (unsaved) cards the embed field makes of them, each
+    at the place the link stood; and what was taken (None: no text given)."""
     if not fields.get("body"):
-        return []
-    fields["body"], found = cards_in_text(sanitize_html(fields["body"]))
-    return [Embed(**card.as_dict()) for card in found]
+        return [], None
+    found = cards_in_text(sanitize_html(fields["body"]))
+    fields["body"] = found.body
+    return [Embed(**card.as_dict(), after_block=place) for place, card in found.cards], found
 
 
 def _save_embeds(update: Update, embeds: Iterable[Embed]) -> None:
+    """Save new cards in this order; a place past the text's end is after the text."""
+    block_count = len(top_level_blocks(update.body))
     for position, embed in enumerate(embeds):
         embed.update = update
         embed.position = position
+        embed.after_block = place_in(embed.after_block, block_count)
         _save_embed(embed)
 
 
@@ -204,7 +211,7 @@ def post_update(
     if fields.get("published_at") is None:
         fields["published_at"] = timezone.now()
     # The text's own cards come first: the text is above the embed field.
-    embeds = [*_take_cards_from_text(fields), *embeds]
+    embeds = [*_take_cards_from_text(fields)[0], *embeds]
     images.prepare_display_images(embeds)
     try:
         with transaction.atomic():
@@ -255,7 +262,7 @@ def edit_update(
     """
     now = timezone.now()
     embeds = embeds or EmbedChanges()
-    cards_from_text = _take_cards_from_text(changes)
+    cards_from_text, _ = _take_cards_from_text(changes)
     images.prepare_display_images([*embeds.changed, *embeds.added])
     with transaction.atomic():
         update = _locked(update_id)
@@ -270,8 +277,11 @@ def edit_update(
         _keep_original(update)
         text_changed = bool(set(proposed) & set(EDITABLE_TEXT))
         was_published = update.status == Update.Status.PUBLISHED
+        old_body = update.body
         for name, value in proposed.items():
             setattr(update, name, value)
+        if "body" in proposed:
+            _keep_cards_in_place(update, old_body)
         if text_changed and was_published and update.status == Update.Status.PUBLISHED:
             update.edited_at = now
             proposed["edited_at"] = now
@@ -341,6 +351,18 @@ def _edit_action(update: Update, changed: dict, was_published: bool, now) -> str
     return Update.Action.EDITED
 
 
+def _keep_cards_in_place(update: Update, old_body: str) -> None:
+    """Cards placed in the text follow their blocks through a text edit."""
+    for embed in update.embeds.filter(after_block__isnull=False):
+        place = place_in(
+            moved_place(embed.after_block, old_body, update.body),
+            len(top_level_blocks(update.body)),
+        )
+        if place != embed.after_block:
+            embed.after_block = place
+            embed.save(update_fields=["after_block"])
+
+
 def _apply_embed_changes(update: Update, embeds: EmbedChanges) -> None:
     for embed in embeds.removed:
         embed.delete()
@@ -352,11 +374,13 @@ def _apply_embed_changes(update: Update, embeds: EmbedChanges) -> None:
 
 
 def _append_embeds(update: Update, embeds: list[Embed]) -> None:
-    """Cards after the update's others (a link the edit put in its text)."""
+    """Cards after the update's others (a link the edit put in its text, at its place)."""
     last = update.embeds.order_by("-position").values_list("position", flat=True).first()
+    block_count = len(top_level_blocks(update.body))
     for position, embed in enumerate(embeds, start=0 if last is None else last + 1):
         embed.update = update
         embed.position = position
+        embed.after_block = place_in(embed.after_block, block_count)
         _save_embed(embed)
 
 
@@ -734,14 +758,31 @@ def _import(story, parsed_updates, actor, status, token, allow_pinning, revision
             "key_event": parsed.key_event,
             "pinned": parsed.pinned and allow_pinning,
         }
-        cards = _take_cards_from_text(fields)
+        cards = _cards_in_text_order(fields, parsed.social_posts)
         update = _create(story, revision, status, client_token, fields)
         if actor is not None:
             update.authors.add(actor)
-        _save_embeds(update, [*cards, *map(social_post_embed, parsed.social_posts)])
+        _save_embeds(update, cards)
         _record(update, creation_action(update), actor, created=True)
     _announce(story.pk)
     return len(todo)
+
+
+def _cards_in_text_order(fields: dict, social_posts) -> list[Embed]:
+    """An imported update's cards: its lone links' and its social posts', each
+    where it stood in the text and in the text's order (``fields["body"]``
+    loses the lone links)."""
+    link_cards, taken = _take_cards_from_text(fields)
+    taken = taken or CardsInText(fields.get("body", ""))
+    # Sorted by where each stood in the text as read: a post before the block
+    # its place names, a link card at that block, posts after the text last.
+    placed = []
+    for post in social_posts:
+        card = social_post_embed(post)
+        card.after_block = taken.place(post.after_block)
+        placed.append(((math.inf if post.after_block is None else post.after_block, 0), card))
+    placed += [((index, 1), card) for index, card in zip(taken.taken, link_cards, strict=True)]
+    return [card for _, card in sorted(placed, key=lambda pair: pair[0])]
 
 
 def import_story(

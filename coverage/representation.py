@@ -56,6 +56,8 @@ def embed_data(embed: Embed, base: str) -> dict:
     """A card as data: what it is, where it points, and what it shows."""
     data = {
         "kind": embed.kind,
+        # After this many top-level blocks of content_html; null: after the text.
+        "after_block": embed.after_block,
         "url": embed.url or None,
         "provider": embed.provider or None,
         "title": embed.title or None,
@@ -90,22 +92,11 @@ def embed_data(embed: Embed, base: str) -> dict:
     return data
 
 
-def embeds_html(update: Update) -> str:
-    """The update's cards as the page renders them (static HTML, no script)."""
-    from django.template.loader import render_to_string
-
-    return "".join(
-        render_to_string("coverage/embed.html", {"embed": embed, "obj": update})
-        for embed in update.embeds.all()
-    )
-
-
-def update_data(update: Update, base: str, *, with_html_cards: bool = False) -> dict:
-    """An update as every JSON surface shows it."""
+def update_data(update: Update, base: str) -> dict:
+    """An update as every JSON surface shows it: its cards as data, each with its
+    place among content_html's top-level blocks (coverage.embeds.placement)."""
     story = update.story
     html = sanitize_html(update.body)
-    if with_html_cards:
-        html += embeds_html(update)
     return {
         "id": update.pk,
         "story": story.slug,

@@ -46,7 +46,9 @@ The format, one element per line::
   from it). The attribution may also stand on a line of its own directly
   under the post's words, as a copied post reads. A paragraph with no text
   before the dash stays a paragraph. Embeds keep the
-  order in which they appear. List items are never social posts.
+  order in which they appear, and their place: a post between two paragraphs
+  is shown between them (``Embed.after_block``), one after the last line after
+  the text. List items are never social posts.
 * Lines starting ``> `` are a quotation: consecutive ones form one
   ``<blockquote>``, a paragraph each (a quote card is written this way, its
   author on a last ``> — Name`` line, and reads back as that blockquote, in
@@ -71,8 +73,8 @@ the updates that are published and not retracted (scheduled ones included,
 drafts and retracted ones left out), newest first by time then id, then the
 original entry. Each update is its marker and flags, a blank line, its body
 (``<p>`` and headings as lines, list items as ``- item``, blockquote lines as
-``> line``, other tags dropped, entities decoded) and then its embeds, which is
-where the site shows them (an update's cards follow its text). So
+``> line``, other tags dropped, entities decoded) with each embed's lines where
+the site shows it: after the block its place names, or after the text. So
 ``serialize(import(serialize(story)))`` equals ``serialize(story)`` for
 anything this module imported.
 
@@ -94,7 +96,7 @@ from html.parser import HTMLParser
 
 from django.utils.html import escape
 
-from coverage.embeds import LINK, EmbedError, recognise_url
+from coverage.embeds import LINK, EmbedError, placement, recognise_url
 from coverage.sanitize import plain_text
 
 MONTHS = (
@@ -152,6 +154,8 @@ class ParsedSocialPost:
     posted_at: dt.datetime
     url: str = ""
     line: int = 0
+    # Top-level blocks of the update's body before the post (None: after the text).
+    after_block: int | None = None
 
 
 @dataclass
@@ -377,6 +381,12 @@ def _render(lines: list[tuple[int, str]], *, social: bool):
             )
             quoted.clear()
 
+    def take(post: ParsedSocialPost) -> None:
+        # Every block begun above the post stands before it (a list the post
+        # interrupts included: the list's items stay one list).
+        post.after_block = len(blocks) + bool(paragraph) + bool(items) + bool(quoted)
+        posts.append(post)
+
     for number, line in lines:
         if match := _BULLET.fullmatch(line):
             if paragraph or quoted:
@@ -396,15 +406,18 @@ def _render(lines: list[tuple[int, str]], *, social: bool):
             and _ATTRIBUTION_ONLY.fullmatch(line)
             and (post := _social_post(f"{paragraph[1]} {line}", number))
         ):
-            posts.append(post)
             paragraph = None
+            take(post)
             continue
         if social and (post := _social_post(line, number)):
-            posts.append(post)
+            take(post)
             continue
         end_blocks()
         paragraph = (number, line)
     end_blocks()
+    for post in posts:
+        if post.after_block >= len(blocks):
+            post.after_block = None
     return "\n".join(blocks), posts
 
 
@@ -623,9 +636,10 @@ def serialize(story, warnings: list[str] | None = None) -> str:
             head.append(_KEY_EVENT)
         if update.pinned:
             head.append(_PINNED)
-        body = html_to_lines(update.body)
-        for embed in update.embeds.all():
-            body.extend(_embed_lines(embed, warnings))
+        body = placement.text_lines_with_cards(
+            [html_to_lines(block) for block in placement.top_level_blocks(update.body)],
+            [(embed.after_block, _embed_lines(embed, warnings)) for embed in update.embeds.all()],
+        )
         if len(head) == 1 and not body:
             warnings.append(f"the {update.stamp} update has no text and cannot be read back.")
         if update.correction_note:

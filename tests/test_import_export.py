@@ -793,6 +793,101 @@ def test_the_seed_days_social_posts_come_back_as_their_authors_cards(seed_day, t
         assert card.posted_at.date() == original.posted_at.astimezone(UTC).date()
 
 
+def in_order(text, *pieces) -> bool:
+    at = [text.index(piece) for piece in pieces]
+    return at == sorted(at)
+
+
+def test_the_seed_days_embedded_post_stays_where_it_was_as_its_authors_quote(
+    seed_day, tmp_path, client
+):
+    original = update_with(seed_day["story"], "has issued a").embeds.get()
+    assert original.after_block == 1
+    # Written between the two paragraphs it stands between, attributed to its author.
+    attribution = "— Flood Alerts (@floodalerts.example) "
+    assert in_order(
+        seed_day["text"], "for the Quayside.\n“SEVERE FLOOD", attribution, "\nIt is the first"
+    )
+    copy = reimport(seed_day, tmp_path)
+    update = update_with(copy, "has issued a")
+    (card,) = update.embeds.all()
+    assert (card.kind, card.after_block) == ("social", 1)
+    assert (card.author_name, card.author_handle) == ("Flood Alerts", "@floodalerts.example")
+    assert card.posted_at.date() == original.posted_at.astimezone(UTC).date()
+    assert "SEVERE FLOOD" not in update.body
+    page = client.get(copy.get_absolute_url()).content.decode()
+    page = page[page.index(f'<article id="update-{update.pk}"') :]
+    assert in_order(
+        page,
+        "for the Quayside.</p></div>",
+        "<strong>Flood Alerts</strong>",
+        "@floodalerts.example",
+        "SEVERE FLOOD WARNING",
+        f"{card.posted_at:%-d %B %Y}</time>",
+        "It is the first severe warning",
+    )
+
+
+def test_a_card_between_paragraphs_is_exported_there_and_read_back_there(db, tmp_path):
+    story = make_story(slug="between")
+    update = make_update(
+        story,
+        published_at=at(9, 5),
+        body="<p>Above.</p><ul><li>Listed</li></ul><p>Below.</p>",
+    )
+    make_embed(
+        update,
+        text="Words",
+        author_name="Ann Author",
+        author_handle="@ann",
+        posted_at=at(9, 0),
+        url="",
+        after_block=0,
+    )
+    make_embed(
+        update,
+        kind="video",
+        url="https://www.youtube.com/watch?v=dQw4w9WgXcQ",
+        provider="YouTube",
+        author_name="",
+        author_handle="",
+        text="",
+        after_block=2,
+    )
+    make_embed(update, kind="quote", text="Said so", author_name="Bo", url="", after_block=1)
+    make_embed(
+        update, text="Last", author_name="Cy", author_handle="@cy", posted_at=at(9, 0), url=""
+    )
+    first = io.StringIO()
+    call_command("export_text", "between", stdout=first, stderr=io.StringIO())
+    date = at(9, 0).strftime("%B %-d, %Y")
+    body = first.getvalue().split("UPDATE 0905 GMT:\n\n")[1]
+    assert body == (
+        f"“Words” — Ann Author (@ann) {date}\nAbove.\n> Said so\n> — Bo\n- Listed\n"
+        f"https://www.youtube.com/watch?v=dQw4w9WgXcQ\nBelow.\n“Last” — Cy (@cy) {date}\n"
+    )
+    path = write(tmp_path, first.getvalue())
+    call_command(
+        "import_text", path, "--slug", "copy", "--title", "Copy", "--date", f"{at(9, 0):%Y-%m-%d}"
+    )
+    copy = Story.objects.get(slug="copy").updates.get()
+    # The quote card reads back as a quotation in the text, where it stood.
+    assert copy.body == (
+        "<p>Above.</p>\n<blockquote>\n<p>Said so</p>\n<p>— Bo</p>\n</blockquote>\n"
+        "<ul>\n<li>Listed</li>\n</ul>\n<p>Below.</p>"
+    )
+    assert [
+        (card.author_name or card.provider, card.after_block) for card in copy.embeds.all()
+    ] == [
+        ("Ann Author", 0),
+        ("YouTube", 3),
+        ("Cy", None),
+    ]
+    again = io.StringIO()
+    call_command("export_text", "copy", stdout=again, stderr=io.StringIO())
+    assert again.getvalue() == first.getvalue()
+
+
 def test_the_seed_days_quote_comes_back_as_a_blockquote_of_its_author(seed_day, tmp_path):
     copy = reimport(seed_day, tmp_path)
     update = update_with(copy, "spoken to reporters")

@@ -29,6 +29,10 @@ class Image(Schema):
 
 class Embed(Schema):
     kind: Literal["social", "image", "video", "link", "quote"]
+    after_block: int | None = Field(
+        description="Its place in the text: after this many top-level blocks (paragraphs, "
+        "lists, quotations) of content_html, 0 above it; null: after the text."
+    )
     url: str | None = Field(description="The source: the post, video or page it shows.")
     provider: str | None = Field(description="e.g. X, Bluesky, YouTube.")
     title: str | None

@@ -4,52 +4,61 @@ An editor pastes a post's or a video's address on a line of its own, in the
 desk's rich text box, the admin's or an imported text, meaning "show this
 post here". A paragraph whose only content is such an address (as text, or
 as a link whose text is that address) is taken out of the text and becomes
-the card :func:`coverage.embeds.recognise` makes of it. Links to other pages,
+the card :func:`coverage.embeds.recognise` makes of it, at that place in the
+text (``Embed.after_block``, coverage.embeds.placement). Links to other pages,
 links with words of their own, and addresses inside lists or quotations stay
 as they are.
 """
 
 import html
 import re
+from dataclasses import dataclass, field
 
 from coverage.embeds.fields import LINK, EmbedError, EmbedFields
+from coverage.embeds.placement import top_level_blocks
 from coverage.embeds.recognisers import recognise_url
 
 # A paragraph as the sanitiser writes it, holding one address, linked or not.
 _LONE_LINK = re.compile(
-    r"<p>\s*(?:<a\s+href=\"(?P<href>[^\"]+)\"[^>]*>(?P<text>[^<]*)</a>"
+    r"\s*<p>\s*(?:<a\s+href=\"(?P<href>[^\"]+)\"[^>]*>(?P<text>[^<]*)</a>"
     r"|(?P<bare>https?://[^\s<]+))\s*</p>\s*",
     re.IGNORECASE,
 )
-# Blocks whose paragraphs are part of something else (a list item, a quotation).
-_NESTING = re.compile(r"<(/?)(li|blockquote)\b", re.IGNORECASE)
 
 
-def cards_in_text(body: str) -> tuple[str, list[EmbedFields]]:
-    """The text without its lone known-provider links, and their cards in text order."""
-    cards: list[EmbedFields] = []
+@dataclass
+class CardsInText:
+    """The text without its lone links, and their cards where the links stood."""
+
+    body: str
+    # (top-level blocks of ``body`` before the card, the card), in text order.
+    cards: list[tuple[int, EmbedFields]] = field(default_factory=list)
+    # The blocks of the text as given that became cards (their indexes).
+    taken: list[int] = field(default_factory=list)
+
+    def place(self, place_in_given_text: int | None) -> int | None:
+        """A place counted in the text as given, counted in ``body``."""
+        if place_in_given_text is None:
+            return None
+        return place_in_given_text - sum(1 for index in self.taken if index < place_in_given_text)
+
+
+def cards_in_text(body: str) -> CardsInText:
+    """Take the lone known-provider links out of the sanitised ``body`` (top-level
+    paragraphs only: a link in a list item or a quotation is part of it)."""
+    found = CardsInText(body)
     kept: list[str] = []
-    start = 0
-    for match in _LONE_LINK.finditer(body or ""):
-        if _nested(body, match.start()):
+    for index, block in enumerate(top_level_blocks(body)):
+        match = _LONE_LINK.fullmatch(block)
+        card = _card(match) if match else None
+        if card is None:
+            kept.append(block)
             continue
-        found = _card(match)
-        if found is None:
-            continue
-        kept.append(body[start : match.start()])
-        start = match.end()
-        cards.append(found)
-    if not cards:
-        return body, []
-    kept.append(body[start:])
-    return "".join(kept).strip(), cards
-
-
-def _nested(body: str, position: int) -> bool:
-    depth = 0
-    for tag in _NESTING.finditer(body, 0, position):
-        depth += -1 if tag[1] else 1
-    return depth > 0
+        found.cards.append((len(kept), card))
+        found.taken.append(index)
+    if found.cards:
+        found.body = "".join(kept).strip()
+    return found
 
 
 def _card(match: re.Match) -> EmbedFields | None:

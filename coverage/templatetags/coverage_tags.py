@@ -6,6 +6,7 @@ from django.utils.html import escape, format_html
 from django.utils.safestring import mark_safe
 
 from coverage import seo
+from coverage.embeds.placement import interleave
 from coverage.models import Update, search_words
 from coverage.sanitize import body_text, sanitize_html
 
@@ -16,6 +17,28 @@ register = template.Library()
 def clean_html(value):
     """Apply the allow-list again on output, so rows saved before a rule change stay safe."""
     return mark_safe(sanitize_html(value))
+
+
+@register.simple_tag(takes_context=True)
+def body_and_cards(context, update, text_class="update-body", **card_context):
+    """The update's sanitised text with each of its cards (coverage/embed.html)
+    after the block it stands after (``Embed.after_block``), the rest after the
+    text. Each run of text is wrapped in a ``<div class="text_class">`` (none
+    when ``text_class`` is empty: a feed's description); the cards render in
+    this context, plus ``card_context`` (``obj=update`` for feeds and the fragment)."""
+    card_template = context.template.engine.get_template("coverage/embed.html")
+    parts = []
+    for part in interleave(sanitize_html(update.body), update.embeds.all()):
+        if isinstance(part, str):
+            # Sanitised above: the runs are the allow-list's HTML, safe as they are.
+            text = mark_safe(part.strip())
+            parts.append(
+                format_html('<div class="{}">{}</div>', text_class, text) if text_class else text
+            )
+            continue
+        with context.push(embed=part, **card_context):
+            parts.append(card_template.render(context))
+    return mark_safe("".join(parts))
 
 
 @register.simple_tag(takes_context=True)

@@ -194,3 +194,23 @@ def test_the_desks_card_preview_is_styled_like_the_readers_card(server, reader, 
     on_desk = desk.evaluate(CARD_STYLE, selector.format("desk-"))
     assert on_page[0] == "10px"  # the reader's rounded card, to be sure it is styled at all
     assert on_desk == on_page
+
+
+@pytest.mark.parametrize("width", [375, 1280])
+def test_a_card_placed_in_the_text_shows_between_its_paragraphs_also_by_poll(server, reader, width):
+    story = make_story()
+    make_update(story)
+    page, _ = reader
+    page.set_viewport_size({"width": width, "height": 900})
+    open_story(page, server, story)
+    update = make_update(story, body="<p>Above the post.</p><p>Below the post.</p>")
+    make_embed(update, author_name="Flood Alerts", text="Act now.", after_block=1)
+    card = page.locator(f"#update-{update.pk} .embed-social")
+    expect(card).to_contain_text("Flood Alerts")
+    above = page.get_by_text("Above the post.").bounding_box()
+    below = page.get_by_text("Below the post.").bounding_box()
+    box = card.bounding_box()
+    assert above["y"] + above["height"] <= box["y"]
+    assert box["y"] + box["height"] <= below["y"]
+    assert page.evaluate("window.__marker") == 1  # arrived by poll, no reload
+    assert_no_csp_violations(page)

@@ -135,11 +135,13 @@ UPDATES = [
         "1310",
         "",
         "<p>The Environment Agency has issued a <strong>severe flood warning</strong> (danger "
-        "to life) for the Quayside. It is the first severe warning in the county since "
-        "2007.</p>",
+        "to life) for the Quayside.</p><p>It is the first severe warning in the county since "
+        "2007. Anyone still in the area is asked to move to an upper floor.</p>",
         {"key_event": True},
         [
             {
+                # Quoted between the two paragraphs, where the reporter put it.
+                "after_block": 1,
                 "kind": Embed.Kind.SOCIAL,
                 "provider": "Bluesky",
                 "url": "https://bsky.app/profile/floodalerts.example/post/3lbx2k7qz5c2a",
