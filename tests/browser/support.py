@@ -48,14 +48,14 @@ def log_in(page: Page, server: str, username: str, password: str = PASSWORD) -> 
 def open_story(page: Page, server: str, story) -> None:
     """Open the story page and leave a mark that only a reload would wipe."""
     page.goto(server + story.get_absolute_url())
-    expect(page.locator("#poller")).to_have_attribute("hx-get", re.compile(r"since=\d+"))
+    expect(page.locator("#poller")).to_have_attribute("data-hx-get", re.compile(r"since=\d+"))
     page.evaluate("window.__marker = 1")
 
 
 def open_desk(page: Page, server: str, story) -> None:
     """Open the story's desk and leave a mark that only a reload would wipe."""
     page.goto(f"{server}/admin/coverage/story/{story.pk}/desk/")
-    expect(page.locator("#desk-poller")).to_have_attribute("hx-get", re.compile(r"since=\d+"))
+    expect(page.locator("#desk-poller")).to_have_attribute("data-hx-get", re.compile(r"since=\d+"))
     page.evaluate("window.__marker = 1")
 
 
@@ -90,7 +90,7 @@ def write_update(page: Page, text: str, within: str = "#compose") -> Locator:
 
 def expect_settled(locator: Locator) -> None:
     """Wait for what htmx swapped in to be wired up. htmx processes new content
-    (its hx-get links) only when it settles, a tick after the swap, taking the
+    (its data-hx-get links) only when it settles, a tick after the swap, taking the
     htmx-added class off then: a click before that follows the plain link."""
     expect(locator).not_to_have_class(re.compile(r"\bhtmx-(added|settling)\b"))
 

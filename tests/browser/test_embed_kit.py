@@ -71,7 +71,7 @@ def open_embedded(context, newsroom, server, story, **options) -> tuple[Page, Fr
     page = context.new_page()
     page.goto(newsroom.url + "/article.html")
     frame = page.wait_for_selector(FRAME).content_frame()
-    ready = "#teaser[hx-get]" if options.get("mode") == "teaser" else "#poller[hx-get]"
+    ready = "#teaser[data-hx-get]" if options.get("mode") == "teaser" else "#poller[data-hx-get]"
     frame.wait_for_selector(ready, state="attached")
     return page, frame
 

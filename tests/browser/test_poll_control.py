@@ -59,7 +59,7 @@ class ClockedPage:
         self.failing = None
         page.route("**/updates/**", self.answer)
         page.goto(server + story.get_absolute_url())
-        expect(page.locator("#poller")).to_have_attribute("hx-get", re.compile(r"since=\d+"))
+        expect(page.locator("#poller")).to_have_attribute("data-hx-get", re.compile(r"since=\d+"))
         page.evaluate("window.__marker = 1")
 
     def answer(self, route):
