@@ -104,6 +104,41 @@ def assert_no_csp_violations(page: Page) -> None:
     assert violations == [], violations
 
 
+# Console errors ------------------------------------------------------------
+
+
+class ConsoleErrors:
+    """Every console error and uncaught exception of the pages a test opens.
+
+    The browser fixtures (tests/browser/conftest.py) watch every page of every
+    context they create, popups and frames included; the test fails at teardown
+    if any page logged an error it did not allow. A test allows only what is its
+    own subject, with the reason: `console_errors.allow(r"503", "the test answers
+    503")`.
+    """
+
+    def __init__(self):
+        self.errors: list[str] = []
+        self.allowed: list[tuple[re.Pattern, str]] = []
+
+    def watch(self, page: Page) -> None:
+        page.on("console", lambda message: self._console(page, message))
+        page.on("pageerror", lambda error: self.errors.append(f"{page.url}: uncaught {error}"))
+
+    def _console(self, page: Page, message) -> None:
+        if message.type == "error":
+            where = message.location.get("url") or page.url
+            self.errors.append(f"{where}: {message.text}")
+
+    def allow(self, pattern: str, reason: str) -> None:
+        """Allow errors matching pattern (a regular expression), for this test only."""
+        assert reason, "say why the error is expected"
+        self.allowed.append((re.compile(pattern), reason))
+
+    def unexpected(self) -> list[str]:
+        return [e for e in self.errors if not any(p.search(e) for p, _ in self.allowed)]
+
+
 # Polls ---------------------------------------------------------------------
 
 

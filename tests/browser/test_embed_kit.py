@@ -59,7 +59,7 @@ def article(server: str, story, **options) -> str:
     """A newsroom's article page with the snippet in it, and more page below."""
     data = "".join(f' data-{name}="{value}"' for name, value in options.items())
     return f"""<!doctype html><html lang="en"><head><meta charset="utf-8">
-<title>The Daily Example</title></head><body>
+<title>The Daily Example</title><link rel="icon" href="data:,"></head><body>
 <h1>The Daily Example: floods</h1><p>Our own introduction, above the live coverage.</p>
 <script src="{server}/embed.js" data-story="{story.slug}"{data} async></script>
 <div style="height: 3000px">The rest of the newsroom's page.</div>
