@@ -70,9 +70,17 @@ def link_the_last_words(page: Page, words: str, url: str, with_keyboard: bool) -
     for _ in words:
         page.keyboard.press("Shift+ArrowLeft")
     # The editor reads the browser's selection when the browser says it changed
-    # (selectionchange, queued behind the keys): a person's next key comes after
-    # it, and so does this test's.
-    page.evaluate("() => new Promise((resolve) => setTimeout(resolve))")
+    # (selectionchange, queued behind the keys): a person's next key comes once
+    # the selection shows, and this test's once the editor has it (Tiptap hangs
+    # the editor on its element).
+    page.wait_for_function(
+        """([selector, words]) => {
+            const editor = document.querySelector(selector).editor;
+            const { from, to } = editor.state.selection;
+            return editor.state.doc.textBetween(from, to) === words;
+        }""",
+        arg=["#compose .ProseMirror.desk-body", words],
+    )
     if with_keyboard:
         page.keyboard.press("ControlOrMeta+k")
     else:
