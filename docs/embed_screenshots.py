@@ -95,7 +95,7 @@ def main() -> int:
                 page.goto(newsroom_url)
                 try:
                     frame = page.wait_for_selector("iframe.liveblog-embed").content_frame()
-                    frame.wait_for_selector("#poller[hx-get]", state="attached")
+                    frame.wait_for_selector("#poller[data-hx-get]", state="attached")
                     # Sized to its content (far taller than the default), pictures drawn.
                     page.wait_for_function(
                         "document.querySelector('iframe.liveblog-embed').offsetHeight > 1000"

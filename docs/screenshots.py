@@ -64,7 +64,7 @@ def shoot_desk(browser, base_url: str, password: str) -> int:
         page.goto(base_url + "/admin/coverage/story/")
         row = page.locator("#result_list tr", has_text=STORY_TITLE).first
         row.get_by_role("link", name="Open the desk").click()
-        page.wait_for_selector("#desk-poller[hx-get]", state="attached")
+        page.wait_for_selector("#desk-poller[data-hx-get]", state="attached")
         wait_for_first_screen(page)
         page.screenshot(path=file_name(width, "light", "desk"))
         print(file_name(width, "light", "desk").relative_to(DOCS.parent))

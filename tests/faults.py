@@ -456,7 +456,7 @@ def articles(html: str) -> dict[int, str]:
     """Update id -> its rendered article, normalised (the oob marker removed)."""
     found = {}
     for pk, classes, rest in ARTICLE.findall(html):
-        body = rest.replace(' hx-swap-oob="true"', "")
+        body = rest.replace(' data-hx-swap-oob="true"', "")
         found[int(pk)] = (classes, " ".join(body.split()))
     return found
 

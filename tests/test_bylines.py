@@ -90,7 +90,7 @@ def test_the_story_shows_when_it_was_last_updated_and_the_poll_keeps_it_current(
     since = revision_of(story)
     newest = make_update(story, published_at=dt.datetime(2026, 11, 25, 19, 41, tzinfo=dt.UTC))
     answer = client.get(f"/{story.slug}/updates/?since={since}").content.decode()
-    assert '<span id="last-updated" class="last-updated" hx-swap-oob="true">' in answer
+    assert '<span id="last-updated" class="last-updated" data-hx-swap-oob="true">' in answer
     assert "1941 GMT" in last_updated(answer)
     # Retracting the newest takes "Last updated" back to what readers can see.
     since = revision_of(story)

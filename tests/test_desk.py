@@ -321,7 +321,7 @@ def test_publishing_with_htmx_answers_a_fresh_form_and_the_new_row(client, story
     update = Update.objects.get()
     assert html.lstrip().startswith('<form id="compose"')
     assert token not in html  # a new one-time token for the next update
-    assert re.search(rf'id="desk-update-{update.pk}"[^>]*hx-swap-oob="true"', html)
+    assert re.search(rf'id="desk-update-{update.pk}"[^>]*data-hx-swap-oob="true"', html)
     assert f"Published: UPDATE {update.stamp}" in html
 
 
@@ -854,7 +854,7 @@ def test_the_desk_poll_brings_colleagues_drafts(client, story, editor):
     response = client.get(poll_url(story, revision))
     assert response.status_code == 200
     html = response.content.decode()
-    assert re.search(rf'id="desk-update-{draft.pk}"[^>]*hx-swap-oob="true"', html)
+    assert re.search(rf'id="desk-update-{draft.pk}"[^>]*data-hx-swap-oob="true"', html)
     assert "Half-written" in html
     assert f"since={revision_of(story)}" in html
     assert "private" in response["Cache-Control"] or "no-cache" in response["Cache-Control"]

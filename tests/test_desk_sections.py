@@ -107,7 +107,7 @@ def make_timeline(story, count):
     return updates, pinned
 
 
-OLDER = re.compile(r'class="button desk-load-older" href="([^"]+)" hx-get="([^"]+)"')
+OLDER = re.compile(r'class="button desk-load-older" href="([^"]+)" data-hx-get="([^"]+)"')
 
 
 def test_load_older_without_htmx_pages_through_every_update_once(

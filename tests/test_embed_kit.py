@@ -92,7 +92,7 @@ def test_the_embed_page_is_the_story_page_without_the_site_around_it(client, sto
     html = response.content.decode()
     assert "Rain all night." in html and "Dam holds" in html
     # The same poller and poll endpoint, key events, local time toggle and Share.
-    assert f'hx-get="/{story.slug}/updates/?since={story.updates.count() + 1}"' in html
+    assert f'data-hx-get="/{story.slug}/updates/?since={story.updates.count() + 1}"' in html
     assert 'id="key-events"' in html and "time-toggle" in html and "share-link" in html
     assert 'class="site-header"' not in html and 'class="site-footer"' not in html
     assert 'data-theme="dark"' in html and 'data-parent="http://127.0.0.1:8101"' in html
@@ -247,7 +247,7 @@ def test_the_teaser_links_to_the_newsrooms_page_when_given(client, story):
 
 def test_the_teasers_poll_is_free_while_nothing_changes(client, story, django_assert_num_queries):
     html = get_embed(client, story, mode="teaser", limit="2").content.decode()
-    poll_url = re.search(r'hx-get="([^"]+)"', html).group(1).replace("&amp;", "&")
+    poll_url = re.search(r'data-hx-get="([^"]+)"', html).group(1).replace("&amp;", "&")
     assert "mode=teaser" in poll_url and "limit=2" in poll_url
     with django_assert_num_queries(0):
         idle = client.get(poll_url)

@@ -538,7 +538,7 @@ def test_replace_tells_open_pages_to_drop_the_old_updates(tmp_path, client):
     assert response.status_code == 200
     html = response.content.decode()
     for old_id in old_ids:
-        assert f'id="update-{old_id}" class="update-removed" hx-swap-oob="delete"' in html
+        assert f'id="update-{old_id}" class="update-removed" data-hx-swap-oob="delete"' in html
     assert "Fresh start." in html
 
 

@@ -110,7 +110,7 @@ def test_every_poll_answer_resends_the_box(client, change):
             story, key_event=True, headline="Dam holds", published_at=timezone.now()
         )
     html = poll(client, story, since).content.decode()
-    assert '<details id="key-events" class="key-events" open hx-swap-oob="innerHTML">' in html
+    assert '<details id="key-events" class="key-events" open data-hx-swap-oob="innerHTML">' in html
     expected = {
         "marked": [other.pk, key.pk],
         "unmarked": [],

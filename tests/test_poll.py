@@ -38,7 +38,7 @@ def revision_of(story):
 
 
 def oob_ids(html, mode):
-    return [int(n) for n in re.findall(rf'id="update-(\d+)"[^>]*hx-swap-oob="{mode}"', html)]
+    return [int(n) for n in re.findall(rf'id="update-(\d+)"[^>]*data-hx-swap-oob="{mode}"', html)]
 
 
 def test_nothing_new_is_a_204_without_database_queries(client, django_assert_num_queries):
@@ -87,7 +87,7 @@ def test_a_new_update_arrives_with_the_new_cursor(client):
     assert "Breaking: the bridge has reopened." in html
     assert f"UPDATE {update.stamp}" in html
     assert f"?since={revision_of(story)}" in html
-    assert 'hx-trigger="poll-now"' in html
+    assert 'data-hx-trigger="poll-now"' in html
 
 
 def test_an_edit_is_sent_as_a_replacement(client):
@@ -164,7 +164,7 @@ def test_ending_the_story_changes_the_badge_and_slows_the_poller(client, setting
     assert 'data-ended="true"' in html
     assert f'data-poll-seconds="{settings.LIVE_ENDED_POLL_SECONDS}"' in html
     badge = html.split('id="story-badge"')[1].split("</span></span>")[0]
-    assert 'hx-swap-oob="true"' in badge
+    assert 'data-hx-swap-oob="true"' in badge
     assert "Coverage ended" in badge and "badge-live" not in badge
     story.refresh_from_db()
     assert f"{story.ended_at:%H%M} GMT" in badge
@@ -366,7 +366,7 @@ def test_readers_of_a_finished_day_learn_where_coverage_continues(client):
     assert created
     html = poll(client, story, since).content.decode()
     assert 'id="story-continues"' in html
-    assert 'hx-swap-oob="true"' in html.split('id="story-continues"')[1].split(">")[0]
+    assert 'data-hx-swap-oob="true"' in html.split('id="story-continues"')[1].split(">")[0]
     assert f'href="{tuesday.get_absolute_url()}"' in html
     assert "Coverage continues: Tuesday" in html
     assert 'data-ended="true"' in html  # and Monday's page polls only slowly

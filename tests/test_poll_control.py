@@ -212,7 +212,7 @@ def test_the_story_page_starts_at_the_story_s_pace(client):
     set_poll_mode(story, Story.PollMode.PAUSED)
     html = client.get(url).content.decode()
     assert 'data-poll-seconds="60"' in html
-    assert 'hx-trigger="poll-now"' in html
+    assert 'data-hx-trigger="poll-now"' in html
 
 
 # The desk's control -----------------------------------------------------------

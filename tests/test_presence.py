@@ -108,7 +108,7 @@ class Desk:
 
 
 def poller_url(response) -> str:
-    match = re.search(r'id="desk-poller" hx-get="([^"]+)"', response.content.decode())
+    match = re.search(r'id="desk-poller" data-hx-get="([^"]+)"', response.content.decode())
     return html.unescape(match.group(1))
 
 
@@ -136,7 +136,7 @@ def test_the_answer_to_a_presence_change_carries_only_the_panel_and_poller(story
     response = bens.poll()
     body = response.content.decode()
     assert response.status_code == 200
-    assert re.search(r'id="desk-presence"[^>]*hx-swap-oob="true"', body)
+    assert re.search(r'id="desk-presence"[^>]*data-hx-swap-oob="true"', body)
     assert "desk-update-" not in body  # no row is sent again
     assert "Already on the desk" not in body
 

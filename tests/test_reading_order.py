@@ -64,7 +64,7 @@ def test_an_oldest_first_page_lists_from_the_first_update_pinned_still_on_top(cl
     newer = get(client, link)
     assert article_ids(newer) == oldest_first[PAGE_SIZE:]
     assert "Load newer updates" not in newer
-    assert 'id="poller" hx-get' not in newer  # a further slice does not poll
+    assert 'id="poller" data-hx-get' not in newer  # a further slice does not poll
     assert "Back to the first updates" in newer
 
 
@@ -119,7 +119,7 @@ def test_load_newer_with_htmx_returns_only_the_slice(client):
     for n in range(55):
         make_update(story, published_at=NOW - dt.timedelta(minutes=n))
     html = get(client, story.get_absolute_url())
-    url = re.search(r'hx-get="([^"]+after=[^"]+)"', html).group(1)
+    url = re.search(r'data-hx-get="([^"]+after=[^"]+)"', html).group(1)
     response = client.get(url.replace("&amp;", "&"), headers={"HX-Request": "true"})
     fragment = response.content.decode()
     assert len(article_ids(fragment)) == 5

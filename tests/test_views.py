@@ -79,9 +79,9 @@ def test_live_page_polls_from_its_revision_and_ended_page_only_slowly(client, se
     story.refresh_from_db()
     html = page(client, story)
     poll_url = reverse("coverage:poll", kwargs={"slug": story.slug})
-    assert f'hx-get="{poll_url}?since={story.revision}"' in html
-    assert 'hx-swap="outerHTML"' in html
-    assert 'hx-sync="this:drop"' in html
+    assert f'data-hx-get="{poll_url}?since={story.revision}"' in html
+    assert 'data-hx-swap="outerHTML"' in html
+    assert 'data-hx-sync="this:drop"' in html
 
     end_coverage(story)
     html = page(client, story)
@@ -206,7 +206,7 @@ def test_the_page_shows_the_newest_fifty_and_a_cursor_to_older_ones(client):
     older = client.get(link).content.decode()
     assert article_ids(older) == [u.pk for u in newest_first[50:]]
     assert "load-older" not in older
-    assert 'id="poller" hx-get' not in older
+    assert 'id="poller" data-hx-get' not in older
     assert "Back to the latest updates" in older
 
 
@@ -215,7 +215,7 @@ def test_load_older_with_htmx_returns_only_the_slice(client):
     for n in range(55):
         make_update(story, published_at=NOW - dt.timedelta(minutes=n))
     html = page(client, story)
-    url = re.search(r'hx-get="([^"]+before=[^"]+)"', html).group(1)
+    url = re.search(r'data-hx-get="([^"]+before=[^"]+)"', html).group(1)
     response = client.get(url.replace("&amp;", "&"), headers={"HX-Request": "true"})
     fragment = response.content.decode()
     assert len(article_ids(fragment)) == 5

@@ -243,7 +243,7 @@ def test_the_poll_fragment_is_inert(client, hostile_story):
     assert response.status_code == 200
     html = response.content.decode()
     # One per update, the story's badge and "Last updated" (the key events box is innerHTML).
-    assert html.count('hx-swap-oob="true"') == len(PAYLOADS) + 2
+    assert html.count('data-hx-swap-oob="true"') == len(PAYLOADS) + 2
     assert_inert(html, page=False)
 
 

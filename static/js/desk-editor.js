@@ -183,6 +183,95 @@ function destroyDetached() {
   }
 }
 
+// The compose box is kept across publishes: its box is preserved when the
+// server's answer swaps the form (data-hx-preserve in _compose.html), and it is
+// emptied the moment the form's values are sent, so what an editor types straight
+// after Publish is the next update, every keystroke of it. If the post does not
+// go through (an error to correct, no connection), what was sent comes back,
+// ahead of anything typed since.
+const COMPOSE = "compose";
+let sent = null; // the compose editor's content as posted, until the answer comes
+
+function composeEditor(form) {
+  const textarea = form.querySelector(`textarea[${CONFIG}]`);
+  return { textarea, editor: textarea && editors.get(textarea) };
+}
+
+document.body.addEventListener("htmx:beforeSend", (event) => {
+  const form = event.detail.elt;
+  if (form.id !== COMPOSE) return;
+  const { textarea, editor } = composeEditor(form);
+  if (editor) {
+    sent = { json: editor.getJSON() };
+    editor.commands.clearContent(true);
+  } else if (textarea) {
+    // No rich text box (it failed to start): the textarea itself is kept.
+    sent = { text: textarea.value };
+    textarea.value = "";
+  }
+});
+
+function restore(form) {
+  const { textarea, editor } = composeEditor(form);
+  if (!sent || !textarea) return;
+  if (editor && sent.json) {
+    const since = editor.isEmpty ? [] : editor.getJSON().content;
+    editor.commands.setContent({ type: "doc", content: [...sent.json.content, ...since] }, true);
+    editor.commands.focus("end");
+  } else if (sent.text !== undefined) {
+    textarea.value = [sent.text, textarea.value].filter(Boolean).join("\n\n");
+  }
+  sent = null;
+}
+
+// An answer that is swapped in (a 200: posted; a 422: the form's errors) is seen
+// here, while the old form is still in the page; a refusal or a failure that is
+// not swapped in (a 5xx, no connection) ends the request on the form as it is.
+document.body.addEventListener("htmx:beforeSwap", (event) => {
+  if (event.detail.target?.id !== COMPOSE || !sent) return;
+  if (event.detail.xhr.status === 200 && event.detail.shouldSwap) sent = null;
+});
+
+document.body.addEventListener("htmx:afterRequest", (event) => {
+  if (event.detail.elt.id === COMPOSE && event.detail.elt.isConnected) restore(event.detail.elt);
+});
+
+// The box is moved into the answer's new form. Moving it keeps its focus (where
+// the browser can move an element whole) but not the caret, which the browser
+// puts at the start: the selection as it is in the page (the editor may not have
+// read the last Shift+arrow yet) is put back in the same task as the swap, before
+// the next keystroke, so typing and a selection being made go on where they were.
+// If the focus was elsewhere in the old form (the Publish button, say), or the
+// move lost it, the cursor goes back into the box.
+let caret = null;
+
+document.body.addEventListener("htmx:beforeSwap", (event) => {
+  caret = null;
+  const form = event.detail.target;
+  if (form?.id !== COMPOSE || !event.detail.shouldSwap) return;
+  const { editor } = composeEditor(form);
+  const selection = document.getSelection();
+  if (editor?.view.hasFocus() && editor.view.dom.contains(selection.anchorNode)) {
+    const { anchorNode, anchorOffset, focusNode, focusOffset } = selection;
+    caret = [anchorNode, anchorOffset, focusNode, focusOffset];
+  }
+});
+
+document.body.addEventListener("htmx:afterSwap", (event) => {
+  const form = event.target;
+  if (form.id !== COMPOSE) return;
+  const { editor } = composeEditor(form);
+  if (!editor) return;
+  restore(form); // a 422: nothing was posted
+  if (caret && caret[0].isConnected && caret[2].isConnected) {
+    if (!editor.view.hasFocus()) editor.view.dom.focus({ preventScroll: true });
+    document.getSelection().setBaseAndExtent(...caret);
+  } else if (!document.activeElement || document.activeElement === document.body) {
+    if (!form.querySelector(".errorlist")) editor.commands.focus("end");
+  }
+  caret = null;
+});
+
 createWithin(document);
 document.body.addEventListener("htmx:load", (event) => {
   if (event.detail.elt instanceof Element) createWithin(event.detail.elt);

@@ -45,11 +45,33 @@
     }
   }
 
-  // A row the page does not have yet (posted here or by a colleague).
-  document.body.addEventListener("htmx:oobErrorNoTarget", (event) => {
-    const row = event.detail.content;
-    if (!isRow(row) || !place(row)) return;
-    htmx.process(row);
+  // Before an answer is swapped (a poll's, a post's): every out-of-band part
+  // needs its target, or htmx logs an error. A row the page does not have yet
+  // (posted here or by a colleague) gets a placeholder where it belongs, for htmx
+  // to swap it into; one that belongs to a slice not loaded, or any other part
+  // without a target, is dropped.
+  document.body.addEventListener("htmx:beforeSwap", (event) => {
+    if (!event.detail.serverResponse || !event.detail.shouldSwap) return;
+    const answer = document.createElement("template");
+    answer.innerHTML = event.detail.serverResponse;
+    let edited = false;
+    for (const part of [...answer.content.children]) {
+      if (!part.hasAttribute("data-hx-swap-oob") || !part.id || document.getElementById(part.id)) {
+        continue;
+      }
+      if (isRow(part)) {
+        const placeholder = document.createElement("div");
+        placeholder.id = part.id;
+        placeholder.className = "desk-row";
+        placeholder.dataset.section = part.dataset.section;
+        placeholder.dataset.sort = part.dataset.sort || "";
+        placeholder.hidden = true;
+        if (place(placeholder)) continue;
+      }
+      part.remove();
+      edited = true;
+    }
+    if (edited) event.detail.serverResponse = answer.innerHTML;
   });
 
   document.body.addEventListener("htmx:oobBeforeSwap", (event) => {

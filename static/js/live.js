@@ -81,7 +81,7 @@
     answer.innerHTML = event.detail.serverResponse;
     let edited = false;
     for (const part of [...answer.content.children]) {
-      if (!part.hasAttribute("hx-swap-oob") || !part.id || document.getElementById(part.id)) {
+      if (!part.hasAttribute("data-hx-swap-oob") || !part.id || document.getElementById(part.id)) {
         continue;
       }
       const placeholder = document.createElement("article");
@@ -89,7 +89,7 @@
       placeholder.className = "update";
       placeholder.dataset.sort = part.dataset.sort || "";
       placeholder.hidden = true;
-      if (part.getAttribute("hx-swap-oob") !== "delete" && isUpdate(part) && place(placeholder)) {
+      if (part.getAttribute("data-hx-swap-oob") !== "delete" && isUpdate(part) && place(placeholder)) {
         arriving.add(part.id);
       } else {
         part.remove();
@@ -288,7 +288,7 @@
     clearTimeout(timer);
     timer = null;
     const el = poller();
-    if (el && el.hasAttribute("hx-get")) htmx.trigger(el, "poll-now");
+    if (el && el.hasAttribute("data-hx-get")) htmx.trigger(el, "poll-now");
   }
 
   // Equal jitter: half the gap fixed, half random. Readers of a struggling
@@ -368,5 +368,5 @@
     dueWhileHidden = false;
     pollNow();
   });
-  if (poller()?.hasAttribute("hx-get")) schedule(pace());
+  if (poller()?.hasAttribute("data-hx-get")) schedule(pace());
 })();

@@ -15,6 +15,7 @@ from tests.browser.support import (
     FEW_POLLS_MS,
     INSTALL_CHROMIUM,
     POLL_SECONDS,
+    ConsoleErrors,
     log_in,
     open_desk,
     skip_banner,
@@ -72,15 +73,29 @@ def server(live_server, transactional_db):
     return live_server.url.replace("localhost", "127.0.0.1")
 
 
+@pytest.fixture(autouse=True)
+def console_errors():
+    """Fails the test if a page it opened logged a console error or threw, unless
+    the test allowed that error (support.ConsoleErrors.allow). Autouse, and cheap:
+    it watches only the pages new_context's contexts open."""
+    errors = ConsoleErrors()
+    yield errors
+    unexpected = errors.unexpected()
+    if unexpected:
+        pytest.fail("console errors in the browser:\n" + "\n".join(unexpected), pytrace=False)
+
+
 @pytest.fixture
-def new_context(browser):
-    """Browser contexts (separate cookies: a reader, an editor, ...), closed afterwards."""
+def new_context(browser, console_errors):
+    """Browser contexts (separate cookies: a reader, an editor, ...), closed afterwards.
+    Every page they open is watched for console errors (console_errors)."""
     contexts = []
 
     def new_context(**options):
         options.setdefault("viewport", {"width": 1280, "height": 800})
         context = browser.new_context(**options)
         context.set_default_timeout(FEW_POLLS_MS)
+        context.on("page", console_errors.watch)
         contexts.append(context)
         return context
 

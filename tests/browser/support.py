@@ -48,14 +48,14 @@ def log_in(page: Page, server: str, username: str, password: str = PASSWORD) -> 
 def open_story(page: Page, server: str, story) -> None:
     """Open the story page and leave a mark that only a reload would wipe."""
     page.goto(server + story.get_absolute_url())
-    expect(page.locator("#poller")).to_have_attribute("hx-get", re.compile(r"since=\d+"))
+    expect(page.locator("#poller")).to_have_attribute("data-hx-get", re.compile(r"since=\d+"))
     page.evaluate("window.__marker = 1")
 
 
 def open_desk(page: Page, server: str, story) -> None:
     """Open the story's desk and leave a mark that only a reload would wipe."""
     page.goto(f"{server}/admin/coverage/story/{story.pk}/desk/")
-    expect(page.locator("#desk-poller")).to_have_attribute("hx-get", re.compile(r"since=\d+"))
+    expect(page.locator("#desk-poller")).to_have_attribute("data-hx-get", re.compile(r"since=\d+"))
     page.evaluate("window.__marker = 1")
 
 
@@ -90,7 +90,7 @@ def write_update(page: Page, text: str, within: str = "#compose") -> Locator:
 
 def expect_settled(locator: Locator) -> None:
     """Wait for what htmx swapped in to be wired up. htmx processes new content
-    (its hx-get links) only when it settles, a tick after the swap, taking the
+    (its data-hx-get links) only when it settles, a tick after the swap, taking the
     htmx-added class off then: a click before that follows the plain link."""
     expect(locator).not_to_have_class(re.compile(r"\bhtmx-(added|settling)\b"))
 
@@ -102,6 +102,41 @@ def assert_not_reloaded(page: Page) -> None:
 def assert_no_csp_violations(page: Page) -> None:
     violations = page.evaluate("window.__cspViolations")
     assert violations == [], violations
+
+
+# Console errors ------------------------------------------------------------
+
+
+class ConsoleErrors:
+    """Every console error and uncaught exception of the pages a test opens.
+
+    The browser fixtures (tests/browser/conftest.py) watch every page of every
+    context they create, popups and frames included; the test fails at teardown
+    if any page logged an error it did not allow. A test allows only what is its
+    own subject, with the reason: `console_errors.allow(r"503", "the test answers
+    503")`.
+    """
+
+    def __init__(self):
+        self.errors: list[str] = []
+        self.allowed: list[tuple[re.Pattern, str]] = []
+
+    def watch(self, page: Page) -> None:
+        page.on("console", lambda message: self._console(page, message))
+        page.on("pageerror", lambda error: self.errors.append(f"{page.url}: uncaught {error}"))
+
+    def _console(self, page: Page, message) -> None:
+        if message.type == "error":
+            where = message.location.get("url") or page.url
+            self.errors.append(f"{where}: {message.text}")
+
+    def allow(self, pattern: str, reason: str) -> None:
+        """Allow errors matching pattern (a regular expression), for this test only."""
+        assert reason, "say why the error is expected"
+        self.allowed.append((re.compile(pattern), reason))
+
+    def unexpected(self) -> list[str]:
+        return [e for e in self.errors if not any(p.search(e) for p, _ in self.allowed)]
 
 
 # Polls ---------------------------------------------------------------------

@@ -70,7 +70,9 @@ def test_an_editor_publishes_with_the_keyboard_and_an_open_reader_page_shows_it(
     assert Update.objects.filter(story=story).count() == 2
 
 
-def test_bad_input_gets_an_error_in_place_and_keeps_the_text(server, logged_in):
+def test_bad_input_gets_an_error_in_place_and_keeps_the_text(server, logged_in, console_errors):
+    # The refused post is this test's subject: the browser logs its 422.
+    console_errors.allow(r"/compose/: Failed to load resource: .* 422", "the form is refused")
     story = make_story()
     desk = logged_in(make_editor())
     open_desk(desk, server, story)
@@ -90,7 +92,11 @@ def test_bad_input_gets_an_error_in_place_and_keeps_the_text(server, logged_in):
     assert_not_reloaded(desk)
 
 
-def test_two_editors_editing_one_update_get_a_conflict_and_nothing_is_lost(server, logged_in):
+def test_two_editors_editing_one_update_get_a_conflict_and_nothing_is_lost(
+    server, logged_in, console_errors
+):
+    # The refused save is this test's subject: the browser logs its 409.
+    console_errors.allow(r"/edit/: Failed to load resource: .* 409", "the stale save is refused")
     story = make_story()
     update = make_update(story, body="<p>The river peaked at 5.9 metres.</p>")
     alice = logged_in(make_editor("alice"))

@@ -412,7 +412,7 @@ def test_a_poll_landing_the_moment_the_edit_form_arrives_does_not_drop_it(desk, 
     plain_row = desk.locator(row).evaluate("el => el.outerHTML")
     desk.evaluate(
         """([html, row]) => {
-            const oob = html.replace('class="desk-row', 'hx-swap-oob="true" class="desk-row');
+            const oob = html.replace('class="desk-row', 'data-hx-swap-oob="true" class="desk-row');
             document.body.addEventListener("htmx:afterSwap", function once(event) {
                 if (!event.detail.requestConfig?.path.includes("/edit/")) return;
                 document.body.removeEventListener("htmx:afterSwap", once);

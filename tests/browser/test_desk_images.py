@@ -282,8 +282,9 @@ def test_a_dropped_file_that_is_not_an_image_is_refused_and_nothing_of_it_posts(
     assert not Embed.objects.filter(update=update).exists()
 
 
-def test_what_the_server_refuses_is_the_forms_error_and_the_text_stays(desk):
+def test_what_the_server_refuses_is_the_forms_error_and_the_text_stays(desk, console_errors):
     """A file that says it is a PNG gets past the browser's check; the server's decides."""
+    console_errors.allow(r"/compose/: Failed to load resource: .* 422", "the image is refused")
     write_update(desk, "Pictures from the bridge.")
     paste_file(desk, as_file(b"\x89PNG not really", "image.png", "image/png"))
     expect(desk.locator("#compose .desk-image-status")).to_contain_text("cannot show")

@@ -299,3 +299,23 @@ def test_on_a_phone_the_extras_still_show_that_they_open(server, logged_in):
     summary.tap()
     expect(desk.locator("#compose .desk-extras")).to_have_attribute("open", "")
     assert summary.evaluate(marker) == '"▾"'
+
+
+@pytest.mark.parametrize("size", list(PHONES))
+def test_on_a_phone_the_compose_box_and_publish_are_on_the_first_screen(server, logged_in, size):
+    """Issue 19, point 5: no scrolling to start writing or to publish."""
+    showcase = make_showcase()  # a story that follows another, with every kind of update
+    add_desk_states(showcase.story)
+    desk = phone(logged_in, make_editor(), PHONES[size])
+    open_desk(desk, server, showcase.story)
+    width, height = PHONES[size]
+    assert desk.evaluate("scrollY") == 0
+    for name, locator in {
+        "the compose box": body_editor(desk),
+        "Publish": desk.locator("#compose .desk-publish"),
+    }.items():
+        box = locator.bounding_box()
+        assert box["y"] >= 0 and box["y"] + box["height"] <= height, (
+            f"{name} is not on the first screen of {size}: {box}"
+        )
+    assert_fits_the_screen(desk, size)

@@ -59,7 +59,7 @@ def article(server: str, story, **options) -> str:
     """A newsroom's article page with the snippet in it, and more page below."""
     data = "".join(f' data-{name}="{value}"' for name, value in options.items())
     return f"""<!doctype html><html lang="en"><head><meta charset="utf-8">
-<title>The Daily Example</title></head><body>
+<title>The Daily Example</title><link rel="icon" href="data:,"></head><body>
 <h1>The Daily Example: floods</h1><p>Our own introduction, above the live coverage.</p>
 <script src="{server}/embed.js" data-story="{story.slug}"{data} async></script>
 <div style="height: 3000px">The rest of the newsroom's page.</div>
@@ -71,7 +71,7 @@ def open_embedded(context, newsroom, server, story, **options) -> tuple[Page, Fr
     page = context.new_page()
     page.goto(newsroom.url + "/article.html")
     frame = page.wait_for_selector(FRAME).content_frame()
-    ready = "#teaser[hx-get]" if options.get("mode") == "teaser" else "#poller[hx-get]"
+    ready = "#teaser[data-hx-get]" if options.get("mode") == "teaser" else "#poller[data-hx-get]"
     frame.wait_for_selector(ready, state="attached")
     return page, frame
 

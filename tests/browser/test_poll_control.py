@@ -19,6 +19,17 @@ from tests.factories import committed, make_editor, make_story, make_update
 
 pytestmark = pytest.mark.browser
 
+
+@pytest.fixture(autouse=True)
+def failed_polls_are_the_subject(console_errors):
+    """These tests answer polls with errors (429, 5xx) or none at purpose: the
+    browser and htmx log each failed poll, and nothing else may be logged."""
+    why = "the test fails polls on purpose"
+    console_errors.allow(r"/updates/\?since=\d+: Failed to load resource: ", why)
+    console_errors.allow(r"htmx-2\.min\.js: Response Status Error Code (429|5\d\d) from ", why)
+    console_errors.allow(r"htmx-2\.min\.js: htmx:(sendError|afterRequest), ", why)
+
+
 PACE, SLOW, HEARTBEAT = 10, 30, 60
 # The back-off's cap (live.js), in seconds.
 MAX_BACKOFF = 300
@@ -59,7 +70,7 @@ class ClockedPage:
         self.failing = None
         page.route("**/updates/**", self.answer)
         page.goto(server + story.get_absolute_url())
-        expect(page.locator("#poller")).to_have_attribute("hx-get", re.compile(r"since=\d+"))
+        expect(page.locator("#poller")).to_have_attribute("data-hx-get", re.compile(r"since=\d+"))
         page.evaluate("window.__marker = 1")
 
     def answer(self, route):
