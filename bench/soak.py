@@ -50,7 +50,7 @@ class FragmentParser(HTMLParser):
         element_id = attrs.get("id") or ""
         if tag == "article" and element_id.startswith("update-"):
             pk = int(element_id.removeprefix("update-"))
-            mode = attrs.get("hx-swap-oob")
+            mode = attrs.get("data-hx-swap-oob")
             if mode == "delete":
                 self.articles.append((pk, None, None, "delete"))
             else:
@@ -59,9 +59,9 @@ class FragmentParser(HTMLParser):
             self.poller_seen = True
             # An ended story's page polls only slowly (for a return to live):
             # a reader who has all of it is done.
-            self.poll_url = None if attrs.get("data-ended") else attrs.get("hx-get")
+            self.poll_url = None if attrs.get("data-ended") else attrs.get("data-hx-get")
         elif tag == "a" and "load-older" in (attrs.get("class") or ""):
-            self.older_url = attrs.get("hx-get")
+            self.older_url = attrs.get("data-hx-get")
 
 
 def parse(html: str) -> FragmentParser:
