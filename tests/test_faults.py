@@ -95,12 +95,17 @@ class Stack:
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory):
     availability()
-    logs = tmp_path_factory.mktemp("faults")
-    redis = faults.Redis()
-    pg = faults.Postgres()
+    yield from running_stack(tmp_path_factory.mktemp("faults"), faults.Redis(), faults.Postgres())
+
+
+def running_stack(logs, redis, pg, app_port: int | None = None):
+    """Start Redis, the PostgreSQL cluster and the app server (on ``app_port``
+    when given), seed the story, yield the Stack; stop and drop all after."""
     server = None
     try:
         server = faults.Server(pg.url, redis.url, logs / "server.log")
+        if app_port is not None:
+            server.port, server.base = app_port, f"http://127.0.0.1:{app_port}"
         redis.start()
         pg.create()
         # Static files need no database: collected while migrations run.

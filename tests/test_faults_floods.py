@@ -17,8 +17,8 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from tests import faults
-from tests.test_faults import CONVERGE_SECONDS, Stack, availability, converge
+from tests import faults, test_faults
+from tests.test_faults import CONVERGE_SECONDS, availability, converge, running_stack
 
 pytestmark = pytest.mark.faults
 
@@ -31,46 +31,16 @@ READERS = 100
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory):
     availability()
-    logs = tmp_path_factory.mktemp("faults-floods")
     redis = faults.Redis()
     redis.port, redis.url = REDIS_PORT, f"redis://127.0.0.1:{REDIS_PORT}/0"
     pg = faults.Postgres()
     pg.port, pg.url = POSTGRES_PORT, f"postgres://postgres@127.0.0.1:{POSTGRES_PORT}/{pg.database}"
-    server = None
-    try:
-        server = faults.Server(pg.url, redis.url, logs / "server.log")
-        server.port, server.base = APP_PORT, f"http://127.0.0.1:{APP_PORT}"
-        redis.start()
-        pg.create()
-        collect = server.manage_in_background("collectstatic", "--noinput", "--verbosity", "0")
-        server.manage("migrate", "--noinput")
-        assert collect.wait(120) == 0, f"collectstatic failed: {collect.stderr.read()[-2000:]}"
-        story_id = faults.seed(server)
-        server.start()
-        yield Stack(redis, pg, server, story_id)
-    finally:
-        if server is not None:
-            server.stop()
-        pg.drop()
-        redis.stop()
+    yield from running_stack(tmp_path_factory.mktemp("faults-floods"), redis, pg, APP_PORT)
 
 
-@pytest.fixture(scope="module")
-def editor(stack):
-    editor = faults.Editor(stack.server.base, stack.story_id)
-    editor.log_in()
-    yield editor
-    editor.close()
-
-
-@pytest.fixture
-def healthy(stack):
-    stack.redis.heal()
-    stack.pg.heal()
-    assert stack.server.process.poll() is None, "the app server died"
-    yield stack
-    stack.redis.heal()
-    stack.pg.heal()
+# The same fixtures as tests/test_faults.py's, over this module's stack.
+editor = test_faults.editor
+healthy = test_faults.healthy
 
 
 def poll_all(base, slug, cursors, workers=16) -> list[faults.Answer]:
