@@ -52,26 +52,12 @@
   // without a target, is dropped.
   document.body.addEventListener("htmx:beforeSwap", (event) => {
     if (!event.detail.serverResponse || !event.detail.shouldSwap) return;
-    const answer = document.createElement("template");
-    answer.innerHTML = event.detail.serverResponse;
-    let edited = false;
-    for (const part of [...answer.content.children]) {
-      if (!part.hasAttribute("data-hx-swap-oob") || !part.id || document.getElementById(part.id)) {
-        continue;
-      }
-      if (isRow(part)) {
-        const placeholder = document.createElement("div");
-        placeholder.id = part.id;
-        placeholder.className = "desk-row";
-        placeholder.dataset.section = part.dataset.section;
-        placeholder.dataset.sort = part.dataset.sort || "";
-        placeholder.hidden = true;
-        if (place(placeholder)) continue;
-      }
-      part.remove();
-      edited = true;
-    }
-    if (edited) event.detail.serverResponse = answer.innerHTML;
+    placement.giveTargets(event.detail, (part) => {
+      if (!isRow(part)) return false;
+      const standIn = placement.placeholder(part, "div", "desk-row");
+      standIn.dataset.section = part.dataset.section;
+      return place(standIn);
+    });
   });
 
   document.body.addEventListener("htmx:oobBeforeSwap", (event) => {

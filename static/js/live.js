@@ -77,26 +77,12 @@
   // update this page never had (or one beyond the loaded slices) is dropped.
   document.body.addEventListener("htmx:beforeSwap", (event) => {
     if (event.detail.target?.id !== "poller" || !event.detail.serverResponse) return;
-    const answer = document.createElement("template");
-    answer.innerHTML = event.detail.serverResponse;
-    let edited = false;
-    for (const part of [...answer.content.children]) {
-      if (!part.hasAttribute("data-hx-swap-oob") || !part.id || document.getElementById(part.id)) {
-        continue;
-      }
-      const placeholder = document.createElement("article");
-      placeholder.id = part.id;
-      placeholder.className = "update";
-      placeholder.dataset.sort = part.dataset.sort || "";
-      placeholder.hidden = true;
-      if (part.getAttribute("data-hx-swap-oob") !== "delete" && isUpdate(part) && place(placeholder)) {
-        arriving.add(part.id);
-      } else {
-        part.remove();
-        edited = true;
-      }
-    }
-    if (edited) event.detail.serverResponse = answer.innerHTML;
+    placement.giveTargets(event.detail, (part) => {
+      if (part.getAttribute("data-hx-swap-oob") === "delete" || !isUpdate(part)) return false;
+      if (!place(placement.placeholder(part, "article", "update"))) return false;
+      arriving.add(part.id);
+      return true;
+    });
   });
 
   // Is this update the newest one unpinned (above everything the reader has,

@@ -44,5 +44,37 @@
     return true;
   }
 
-  window.placement = Object.freeze({ place, precedes, outOfOrder });
+  // A hidden stand-in for an arriving element, carrying its id and sort key:
+  // placed where the element belongs, for htmx to swap it into.
+  function placeholder(part, tagName, className) {
+    const standIn = document.createElement(tagName);
+    standIn.id = part.id;
+    standIn.className = className;
+    standIn.dataset.sort = part.dataset.sort || "";
+    standIn.hidden = true;
+    return standIn;
+  }
+
+  // Before an answer is swapped (htmx:beforeSwap's detail): every out-of-band
+  // part needs its target, or htmx logs an error. For each part whose target
+  // the page lacks, placeTarget(part) puts a placeholder in the page and says
+  // true; a part it refuses (a slice not loaded, a removal of what the page
+  // never had) is dropped from the answer.
+  function giveTargets(detail, placeTarget) {
+    const answer = document.createElement("template");
+    answer.innerHTML = detail.serverResponse;
+    let edited = false;
+    for (const part of [...answer.content.children]) {
+      if (!part.hasAttribute("data-hx-swap-oob") || !part.id || document.getElementById(part.id)) {
+        continue;
+      }
+      if (!placeTarget(part)) {
+        part.remove();
+        edited = true;
+      }
+    }
+    if (edited) detail.serverResponse = answer.innerHTML;
+  }
+
+  window.placement = Object.freeze({ place, precedes, outOfOrder, placeholder, giveTargets });
 })();
