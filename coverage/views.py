@@ -651,6 +651,18 @@ def reload_answer(content: bytes = b"Too much has changed; reload the page.\n") 
     return response
 
 
+def whole_revisions(changes: list, revision: int) -> tuple[list, int]:
+    """A page of changes (fetched by revision, MAX_CHANGES_PER_POLL + 1 at most)
+    and the revision it brings a reader to: far behind, one page, the cursor
+    moved only past whole revisions (a release can stamp several updates with
+    one revision). The list comes back empty when one revision is bigger than
+    a page. The poll and the API's change stream both page so."""
+    if len(changes) <= MAX_CHANGES_PER_POLL:
+        return changes, revision
+    cut = changes[MAX_CHANGES_PER_POLL].revision
+    return [update for update in changes if update.revision < cut], cut - 1
+
+
 def answer_changes(request, state: live.LiveState, since: int) -> tuple[HttpResponse, int]:
     """Every update changed after ``since``, as out-of-band swaps, and the poller
     (with the seconds until the next poll: a reader catching up goes on at the
@@ -668,15 +680,11 @@ def answer_changes(request, state: live.LiveState, since: int) -> tuple[HttpResp
             .with_cards_and_bylines()
             .order_by("revision", "pk")[: MAX_CHANGES_PER_POLL + 1]
         )
-    cursor = state.revision
-    if len(changes) > MAX_CHANGES_PER_POLL:
-        # Far behind: send one page and move the cursor only past whole
-        # revisions (a release can stamp several updates with one revision).
-        cut = changes[MAX_CHANGES_PER_POLL].revision
-        changes = [update for update in changes if update.revision < cut]
-        cursor = cut - 1
-        if not changes:  # too_far_behind() said so first, unless a release raced it
-            return reload_answer(), live_pace(state)
+    changes, cursor = whole_revisions(changes, state.revision)
+    if not changes and cursor < state.revision:
+        # One revision bigger than a page: too_far_behind() said so first,
+        # unless a release raced it.
+        return reload_answer(), live_pace(state)
     # Everything in the answer from the primary, like its changes: it is
     # cached for every reader at this state, and must agree with it.
     seconds = live_pace(state) if cursor < state.revision else poll_interval(state)

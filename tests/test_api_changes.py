@@ -138,7 +138,7 @@ def test_a_draft_never_shows_its_content(client):
 
 
 def test_a_client_far_behind_catches_up_in_whole_revisions(client, monkeypatch):
-    monkeypatch.setattr("coverage.api.views.MAX_CHANGES_PER_POLL", 3)
+    monkeypatch.setattr("coverage.views.MAX_CHANGES_PER_POLL", 3)
     story = make_story(slug="floods")
     since = revision_of(story)
     pairs = [
@@ -391,7 +391,7 @@ def published_now(story) -> dict:
 def test_a_random_run_of_desk_work_is_rebuilt_exactly_from_the_stream(client, monkeypatch, seed):
     # Small pages, so that catching up takes several requests (and imports
     # bigger than a page come whole).
-    monkeypatch.setattr("coverage.api.views.MAX_CHANGES_PER_POLL", 3)
+    monkeypatch.setattr("coverage.views.MAX_CHANGES_PER_POLL", 3)
     story = make_story(slug=f"replay-{seed}")
     desk = Desk(story, random.Random(seed))
     copy, cursor = {}, 0

@@ -26,11 +26,12 @@ from ninja.errors import ValidationError
 from ninja.responses import NinjaJSONEncoder
 
 from coverage import live, representation, routers
+from coverage import views as reader_views
 from coverage.api import schemas
 from coverage.api.http import JSON, Problem, answer, dumps, problem_response, strong_etag
 from coverage.bounded import BoundedDict
 from coverage.models import Story, Update, UpdateVersion
-from coverage.views import MAX_CHANGES_PER_POLL, MAX_REVISION, public_state, story_at
+from coverage.views import MAX_REVISION, public_state, story_at, whole_revisions
 
 DEFAULT_PAGE = 20
 MAX_PAGE = 100
@@ -412,7 +413,7 @@ def changes_answer(request, slug: str, since: int):
 
 
 def changes_data(request, state: live.LiveState, since: int) -> dict:
-    """The changed updates after ``since``, MAX_CHANGES_PER_POLL at most and
+    """The changed updates after ``since``, a page at most (as the poll pages) and
     never part of a revision (one revision bigger than that comes whole)."""
     last_action = UpdateVersion.objects.filter(update=OuterRef("pk")).order_by("-id")
     # From the primary, like the poll: the answer is shared by every client at
@@ -424,17 +425,13 @@ def changes_data(request, state: live.LiveState, since: int) -> dict:
             .annotate(last_action=Subquery(last_action.values("action")[:1]))
             .order_by("revision", "pk")
         )
-        rows = list(
-            changed.changed_since(state.story_id, since, state.revision)[: MAX_CHANGES_PER_POLL + 1]
-        )
-        cursor = state.revision
-        if len(rows) > MAX_CHANGES_PER_POLL:
-            cut = rows[MAX_CHANGES_PER_POLL].revision
-            rows = [update for update in rows if update.revision < cut]
-            cursor = cut - 1
-            if not rows:
-                rows = list(changed.changed_since(state.story_id, since, cut))
-                cursor = cut
+        page = reader_views.MAX_CHANGES_PER_POLL
+        rows = list(changed.changed_since(state.story_id, since, state.revision)[: page + 1])
+        rows, cursor = whole_revisions(rows, state.revision)
+        if not rows and cursor < state.revision:
+            # One revision bigger than a page (an import): it comes whole.
+            cursor += 1
+            rows = list(changed.changed_since(state.story_id, since, cursor))
     base = representation.base_url(request)
     return _changes_document(state, since, cursor, [_change(update, base) for update in rows])
 
